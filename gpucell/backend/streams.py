@@ -1,0 +1,82 @@
+"""Stream and Event wrappers. On the CPU every call is a no-op, so callers need no branches."""
+
+from __future__ import annotations
+
+from gpucell.backend import cupy, gpu_available
+
+
+class Stream:
+    """A CUDA stream on the GPU; a placeholder that orders nothing on the CPU."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, non_blocking: bool = True, _wrap=None):
+        if _wrap is not None:
+            self._stream = _wrap
+        else:
+            self._stream = cupy.cuda.Stream(non_blocking=non_blocking) if gpu_available() else None
+
+    @property
+    def raw(self):
+        """The underlying ``cupy.cuda.Stream`` (None on the CPU)."""
+        return self._stream
+
+    def synchronize(self) -> None:
+        if self._stream is not None:
+            self._stream.synchronize()
+
+    def wait_event(self, event: "Event") -> None:
+        if self._stream is not None and event.raw is not None:
+            self._stream.wait_event(event.raw)
+
+    def record(self) -> "Event":
+        event = Event()
+        event.record(self)
+        return event
+
+    def __enter__(self) -> "Stream":
+        if self._stream is not None:
+            self._stream.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._stream is not None:
+            self._stream.__exit__(*exc)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Stream) and self._stream == other._stream
+
+    def __hash__(self) -> int:
+        return hash(self._stream)
+
+
+class Event:
+    """A CUDA event; on the CPU it is always complete."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self):
+        self._event = cupy.cuda.Event() if gpu_available() else None
+
+    @property
+    def raw(self):
+        return self._event
+
+    def record(self, stream: Stream | None = None) -> None:
+        if self._event is not None:
+            self._event.record(stream.raw if stream is not None else None)
+
+    def synchronize(self) -> None:
+        if self._event is not None:
+            self._event.synchronize()
+
+
+def current_stream() -> Stream:
+    """The stream ops are issued on now."""
+    if gpu_available():
+        return Stream(_wrap=cupy.cuda.get_current_stream())
+    return _CPU_STREAM
+
+
+_CPU_STREAM = Stream.__new__(Stream)
+_CPU_STREAM._stream = None
