@@ -1,0 +1,27 @@
+"""gpucell: MindSpore's Cell / Parameter programming model on NVIDIA GPUs (CuPy), or on NumPy.
+
+>>> import gpucell as ms
+>>> from gpucell import nn, ops, Tensor, Parameter, ParameterTuple
+"""
+
+from gpucell import dtype
+from gpucell.dtype import (
+    DType, bool_, double, float16, float32, float64, float_, half, int8, int16, int32, int64, int_,
+    single, uint8,
+)
+from gpucell.tensor import Tensor, from_dlpack, from_numpy  # noqa: I001 - binds the ops to Tensor
+from gpucell import ops
+from gpucell.parameter import Parameter, ParameterTuple
+from gpucell.random import get_seed, set_seed
+from gpucell.context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context
+from gpucell import common, nn
+from gpucell.jit import jit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "dtype", "DType", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "float32",
+    "float64", "float_", "int_", "half", "single", "double",
+    "Tensor", "from_numpy", "from_dlpack", "Parameter", "ParameterTuple", "ops", "nn", "common",
+    "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit",
+]

@@ -1,0 +1,302 @@
+"""Cell: the unit networks are built from, holding Parameters and child Cells by attribute.
+
+>>> import gpucell as ms
+>>> from gpucell import nn, ops, Parameter, Tensor
+>>> class Net(nn.Cell):
+...     def __init__(self):
+...         super().__init__()
+...         self.w = Parameter(Tensor([[1.0], [2.0]]), name="w")
+...     def construct(self, x):
+...         return ops.matmul(x, self.w)
+>>> Net()(Tensor([[1.0, 1.0]])).asnumpy()
+array([[3.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable, Iterator
+
+from gpucell.parameter import Parameter, ParameterTuple
+
+__all__ = ["Cell", "HookHandle"]
+
+
+class HookHandle:
+    """Returned by ``register_*_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: OrderedDict, key: int):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+_hook_ids = iter(range(1, 1 << 62))
+
+
+class Cell:
+    """Base class of every network and layer.
+
+    Subclasses build their Parameters and child Cells in ``__init__`` and compute in
+    ``construct``; calling the Cell runs the forward pre-hooks, ``construct`` and the forward hooks.
+    Attribute assignment registers Parameters, Cells and ParameterTuples in assignment order.
+    """
+
+    def __init__(self, auto_prefix: bool = True, flags: dict | None = None):
+        if not isinstance(auto_prefix, bool):
+            raise TypeError(f"For 'Cell', 'auto_prefix' must be a bool, but got {auto_prefix!r}.")
+        d = self.__dict__
+        d["_params"] = OrderedDict()
+        d["_cells"] = OrderedDict()
+        d["_params_list"] = OrderedDict()
+        d["_auto_prefix"] = auto_prefix
+        d["_phase"] = "train"
+        d["training"] = False
+        d["_bprop_debug"] = False
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_backward_hooks"] = OrderedDict()
+        d["_flags"] = dict(flags or {})
+
+    # -- registration --------------------------------------------------------------------------
+    def _require_init(self, what: str) -> None:
+        if "_params" not in self.__dict__:
+            raise AttributeError(f"For '{type(self).__name__}', call super().__init__() before "
+                                 f"assigning {what}.")
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, Parameter):
+            self._require_init(f"the Parameter '{name}'")
+            if value._auto_named:
+                value.name = name
+            self._drop(name)
+            self._params[name] = value
+        elif isinstance(value, Cell):
+            self._require_init(f"the Cell '{name}'")
+            self._drop(name)
+            self._cells[name] = value
+            if self._auto_prefix:
+                value.update_parameters_name(name + ".")
+        elif isinstance(value, ParameterTuple):
+            self._require_init(f"the ParameterTuple '{name}'")
+            self._drop(name)
+            for param in value:
+                self._params[param.name] = param
+            self._params_list[name] = value
+        elif "_params" in self.__dict__ and (name in self._params or name in self._cells):
+            if value is not None:
+                kind = "Parameter" if name in self._params else "Cell"
+                raise TypeError(f"For '{type(self).__name__}', the attribute '{name}' holds a {kind}; "
+                                f"it can only be replaced by a {kind} or None, but got "
+                                f"{type(value).__name__}.")
+            (self._params if name in self._params else self._cells)[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def _drop(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        for registry in ("_params", "_cells", "_params_list"):
+            self.__dict__[registry].pop(name, None)
+
+    def __getattr__(self, name: str):
+        d = self.__dict__
+        for registry in ("_params", "_cells", "_params_list"):
+            table = d.get(registry)
+            if table is not None and name in table:
+                return table[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'.")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in ("_params", "_cells", "_params_list"):
+            if name in self.__dict__.get(registry, ()):
+                del self.__dict__[registry][name]
+                return
+        object.__delattr__(self, name)
+
+    def insert_param_to_cell(self, param_name: str, param: Parameter,
+                             check_name_contain_dot: bool = True) -> None:
+        """Registers ``param`` under ``param_name`` (no dots unless the check is off)."""
+        if not isinstance(param_name, str) or not param_name:
+            raise TypeError(f"For 'insert_param_to_cell', 'param_name' must be a non-empty str, "
+                            f"but got {param_name!r}.")
+        if check_name_contain_dot and "." in param_name:
+            raise KeyError(f"For 'insert_param_to_cell', 'param_name' must not contain '.', "
+                           f"but got {param_name!r}.")
+        if not isinstance(param, Parameter) and param is not None:
+            raise TypeError(f"For 'insert_param_to_cell', 'param' must be a Parameter, but got "
+                            f"{type(param).__name__}.")
+        if hasattr(type(self), param_name) or (param_name in self.__dict__):
+            raise KeyError(f"For 'insert_param_to_cell', the name {param_name!r} is already an "
+                           f"attribute of {type(self).__name__}.")
+        if param is not None and param._auto_named:
+            param.name = param_name
+        self._params[param_name] = param
+
+    def insert_child_to_cell(self, child_name: str, child_cell: "Cell") -> None:
+        """Registers ``child_cell`` under ``child_name`` (which must not contain a dot)."""
+        if not isinstance(child_name, str) or not child_name or "." in child_name:
+            raise KeyError(f"For 'insert_child_to_cell', 'child_name' must be a non-empty str without "
+                           f"'.', but got {child_name!r}.")
+        if not isinstance(child_cell, Cell) and child_cell is not None:
+            raise TypeError(f"For 'insert_child_to_cell', 'child_cell' must be a Cell, but got "
+                            f"{type(child_cell).__name__}.")
+        if hasattr(type(self), child_name) or child_name in self.__dict__:
+            raise KeyError(f"For 'insert_child_to_cell', the name {child_name!r} is already an "
+                           f"attribute of {type(self).__name__}.")
+        self._cells[child_name] = child_cell
+
+    def update_parameters_name(self, prefix: str = "", recurse: bool = True) -> None:
+        """Renames every Parameter to ``prefix`` + its attribute path under this Cell."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"For 'update_parameters_name', 'prefix' must be a str, but got "
+                            f"{type(prefix).__name__}.")
+        for path, param in self.parameters_and_names(expand=recurse):
+            param.name = prefix + path
+
+    # -- traversal -----------------------------------------------------------------------------
+    def parameters_and_names(self, name_prefix: str = "", expand: bool = True) \
+            -> Iterator[tuple[str, Parameter]]:
+        """Yields ``(path, Parameter)`` for each Parameter once, in registration order."""
+        seen: set[int] = set()
+        cells = self.cells_and_names(name_prefix=name_prefix) if expand else [(name_prefix, self)]
+        for cell_path, cell in cells:
+            for name, param in cell._params.items():
+                if param is None or id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{cell_path}.{name}" if cell_path else name), param
+
+    def get_parameters(self, expand: bool = True) -> Iterator[Parameter]:
+        """A generator over every Parameter (of child Cells too when ``expand``)."""
+        for _, param in self.parameters_and_names(expand=expand):
+            yield param
+
+    def trainable_params(self, recurse: bool = True) -> list[Parameter]:
+        """The Parameters with ``requires_grad=True``."""
+        return [p for p in self.get_parameters(expand=recurse) if p.requires_grad]
+
+    def untrainable_params(self, recurse: bool = True) -> list[Parameter]:
+        """The Parameters with ``requires_grad=False``."""
+        return [p for p in self.get_parameters(expand=recurse) if not p.requires_grad]
+
+    def parameters_dict(self, recurse: bool = True) -> OrderedDict:
+        """An OrderedDict of Parameter name to Parameter."""
+        return OrderedDict((p.name, p) for p in self.get_parameters(expand=recurse))
+
+    def cells_and_names(self, cells: set | None = None, name_prefix: str = "") \
+            -> Iterator[tuple[str, "Cell"]]:
+        """Yields ``('', self)`` (or ``name_prefix``) and then every descendant with its path."""
+        seen = set() if cells is None else cells
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield name_prefix, self
+        for name, cell in self._cells.items():
+            if cell is None:
+                continue
+            path = f"{name_prefix}.{name}" if name_prefix else name
+            yield from cell.cells_and_names(seen, path)
+
+    def name_cells(self) -> OrderedDict:
+        """The direct children by attribute name."""
+        return OrderedDict((n, c) for n, c in self._cells.items() if c is not None)
+
+    def cells(self):
+        """The direct children."""
+        return self.name_cells().values()
+
+    def apply(self, fn: Callable[["Cell"], None]) -> "Cell":
+        """Calls ``fn`` on every descendant Cell and then on this one; returns self."""
+        for cell in self.cells():
+            cell.apply(fn)
+        fn(self)
+        return self
+
+    # -- state ---------------------------------------------------------------------------------
+    def set_train(self, mode: bool = True) -> "Cell":
+        """Sets training mode on this Cell and its children; ``phase`` becomes 'train' or 'predict'."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"For 'set_train', 'mode' must be a bool, but got {mode!r}.")
+        for _, cell in self.cells_and_names():
+            cell.__dict__["training"] = mode
+            cell.__dict__["_phase"] = "train" if mode else "predict"
+        return self
+
+    @property
+    def phase(self) -> str:
+        return self._phase
+
+    @phase.setter
+    def phase(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"For 'Cell.phase', expected a str, but got {type(value).__name__}.")
+        self.__dict__["_phase"] = value
+
+    @property
+    def bprop_debug(self) -> bool:
+        return self._bprop_debug
+
+    @bprop_debug.setter
+    def bprop_debug(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"For 'Cell.bprop_debug', the value must be a bool, but got {value!r} of "
+                            f"type '{type(value).__name__}'.")
+        self.__dict__["_bprop_debug"] = value
+
+    # -- calling -------------------------------------------------------------------------------
+    def construct(self, *inputs, **kwargs):
+        """The forward computation; every subclass defines it."""
+        raise NotImplementedError(f"For '{type(self).__name__}', construct() is not defined; a Cell "
+                                  f"subclass must define construct(self, ...).")
+
+    def __call__(self, *inputs, **kwargs):
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, inputs)
+            if result is not None:
+                inputs = result if isinstance(result, tuple) else (result,)
+        output = self._run_construct(inputs, kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, inputs, output)
+            if result is not None:
+                output = result
+        return output
+
+    def _run_construct(self, inputs: tuple, kwargs: dict):
+        """Runs construct; the autograd layer replaces this for Cells that define ``bprop``."""
+        return self.construct(*inputs, **kwargs)
+
+    def _register(self, table: OrderedDict, hook, kind: str) -> HookHandle:
+        if not callable(hook):
+            raise TypeError(f"For '{kind}', the hook must be callable, but got {type(hook).__name__}.")
+        key = next(_hook_ids)
+        table[key] = hook
+        return HookHandle(table, key)
+
+    def register_forward_pre_hook(self, hook) -> HookHandle:
+        """``hook(cell, inputs)`` runs before construct; a non-None return replaces the inputs."""
+        return self._register(self._forward_pre_hooks, hook, "register_forward_pre_hook")
+
+    def register_forward_hook(self, hook) -> HookHandle:
+        """``hook(cell, inputs, output)`` runs after construct; a non-None return replaces the output."""
+        return self._register(self._forward_hooks, hook, "register_forward_hook")
+
+    # -- printing ------------------------------------------------------------------------------
+    def extend_repr(self) -> str:
+        """The text inside this Cell's parentheses in ``repr`` (layers override it)."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extend_repr()
+        children = [(n, c) for n, c in self._cells.items() if c is not None]
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        lines = [f"{type(self).__name__}("]
+        if extra:
+            lines.append(f"  {extra}")
+        for name, cell in children:
+            body = repr(cell).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"

@@ -1,0 +1,184 @@
+"""``apply``: the single choke point every op call passes through.
+
+Here, and nowhere else: the backend is chosen from the inputs, dtypes are promoted, the forward
+runs, an autograd node is recorded when gradients are on, and the jit tracer / profiler (when one
+is installed) sees the call. Keep this path lean: it is paid on every op of every step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucell import dtype as _dt
+from gpucell.backend import cupy as _cupy
+from gpucell.tensor import Tensor
+
+__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc"]
+
+_ndarray = np.ndarray
+_new = object.__new__
+_DTYPE = _dt._BY_NUMPY  # numpy dtype -> gpucell DType, the fast path of dtype.from_numpy
+
+
+class Op:
+    """An operation stated once: its forward per backend and its backward rule.
+
+    ``cpu`` / ``gpu``: functions of arrays (and keyword attributes) returning an array or a tuple of
+    arrays. ``backward(ctx, *grads)`` returns one gradient (Tensor or None) per input; it calls ops,
+    so it runs through ``apply`` too. ``promote``: inputs are cast to their common dtype first
+    (MindSpore's rules, see gpucell.dtype). ``differentiable=False`` ops never record a node.
+    """
+
+    __slots__ = ("name", "cpu", "gpu", "backward", "promote", "differentiable", "multi_output",
+                 "inplace")
+
+    def __init__(self, name: str, cpu, gpu=None, *, backward=None, promote: bool = False,
+                 differentiable: bool = True, multi_output: bool = False, inplace: bool = False):
+        self.name = name
+        self.cpu = cpu
+        self.gpu = gpu if gpu is not None else cpu
+        self.backward = backward
+        self.promote = promote
+        self.differentiable = differentiable and backward is not None
+        self.multi_output = multi_output
+        self.inplace = inplace
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+
+class _Hooks:
+    """What lower layers install: ``record`` (autograd), ``observers`` (jit tracer, profiler)."""
+
+    __slots__ = ("recording", "record", "observers")
+
+    def __init__(self):
+        # Nodes are recorded only while a gradient transform (grad, value_and_grad) runs and
+        # no_grad is not in force: plain inference builds no graph.
+        self.recording = False
+        self.record = None        # record(op, inputs, outputs, attrs) -> None, set by gpucell.autograd
+        self.observers = ()       # each: observe(op, inputs, outputs, attrs)
+
+
+hooks = _Hooks()
+
+
+def wrap(array) -> Tensor:
+    """A Tensor over ``array`` without copying or checks (0-d NumPy scalars become 0-d arrays)."""
+    if isinstance(array, np.generic):
+        array = np.asarray(array)
+    t = _new(Tensor)
+    t._data = array
+    t._node = None
+    return t
+
+
+def _device_error(op: Op, inputs) -> ValueError:
+    where = ", ".join(f"input {i} on {'CPU' if isinstance(x._data, _ndarray) else 'GPU'}"
+                      for i, x in enumerate(inputs) if isinstance(x, Tensor))
+    return ValueError(f"For '{op.name}', all tensors must be on one device, but got {where}. "
+                      f"Move them with Tensor.move_to('GPU') or Tensor.move_to('CPU').")
+
+
+def _type_error(op: Op, index: int, value) -> TypeError:
+    return TypeError(f"For '{op.name}', input {index} must be a Tensor or a Python number, "
+                     f"but got {type(value).__name__}.")
+
+
+def _promote(op: Op, inputs, arrays) -> list:
+    """Casts ``arrays`` to the dtype MindSpore gives ``op(*inputs)``; Python scalars stay weak."""
+    target = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            d = _DTYPE[x._data.dtype]
+            target = d if target is None else _dt.promote_types(target, d)
+    for x, a in zip(inputs, arrays):
+        if not isinstance(x, Tensor) and a is not None:
+            target = _dt.scalar_result_type(target, a)
+    wanted = target.numpy
+    return [a.astype(wanted) if isinstance(x, Tensor) and a.dtype != wanted else a
+            for x, a in zip(inputs, arrays)]
+
+
+def apply(op: Op, *inputs, **attrs):
+    """Runs ``op`` on ``inputs`` (Tensors or Python numbers) and returns Tensor(s)."""
+    if len(inputs) == 2:
+        # Fast path, the shape of most calls: two tensors, one device, one dtype.
+        x, y = inputs
+        if isinstance(x, Tensor) and isinstance(y, Tensor):
+            a = x._data
+            b = y._data
+            if a.dtype is b.dtype and type(a) is type(b):
+                out = (op.cpu if type(a) is _ndarray else op.gpu)(a, b, **attrs)
+                if op.multi_output:
+                    outputs = tuple(wrap(o) for o in out)
+                else:
+                    if type(out) is not _ndarray and isinstance(out, np.generic):
+                        out = np.asarray(out)
+                    outputs = _new(Tensor)
+                    outputs._data = out
+                    outputs._node = None
+                if (x._node is not None or y._node is not None) and hooks.recording and op.differentiable:
+                    hooks.record(op, inputs, outputs, attrs)
+                if hooks.observers:
+                    for observe in hooks.observers:
+                        observe(op, inputs, outputs, attrs)
+                return outputs
+    arrays = []
+    on_cpu = None
+    tracked = False
+    first_dtype = None
+    mixed = False        # tensors of different dtypes
+    scalar_kind = 0      # 1: an int scalar is among the inputs, 2: a float scalar
+    for x in inputs:
+        if isinstance(x, Tensor):
+            a = x._data
+            cpu = isinstance(a, _ndarray)
+            if on_cpu is None:
+                on_cpu = cpu
+                first_dtype = a.dtype
+            else:
+                if cpu is not on_cpu:
+                    raise _device_error(op, inputs)
+                if a.dtype is not first_dtype:
+                    mixed = True
+            if x._node is not None:
+                tracked = True
+            arrays.append(a)
+        else:
+            if isinstance(x, np.generic):
+                x = x.item()
+            if isinstance(x, float):
+                scalar_kind = 2
+            elif isinstance(x, int) and not isinstance(x, bool):
+                scalar_kind = scalar_kind or 1
+            elif x is not None and not isinstance(x, bool):
+                raise _type_error(op, len(arrays), x)
+            arrays.append(x)
+    if on_cpu is None:
+        raise TypeError(f"For '{op.name}', at least one input must be a Tensor.")
+    if op.promote and (mixed or (scalar_kind == 2 and first_dtype.kind != "f")
+                       or (scalar_kind == 1 and first_dtype.kind == "b")):
+        arrays = _promote(op, inputs, arrays)
+
+    out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)
+
+    if op.multi_output:
+        outputs = tuple(wrap(o) for o in out)
+    else:
+        if type(out) is not _ndarray and isinstance(out, np.generic):
+            out = np.asarray(out)
+        outputs = _new(Tensor)
+        outputs._data = out
+        outputs._node = None
+    if tracked and hooks.recording and op.differentiable:
+        hooks.record(op, inputs, outputs, attrs)
+    if hooks.observers:
+        for observe in hooks.observers:
+            observe(op, inputs, outputs, attrs)
+    return outputs
+
+
+def gpu_ufunc(name: str):
+    """CuPy's function of that name (None where CuPy is missing, the GPU path is then unreachable)."""
+    return getattr(_cupy, name) if _cupy is not None else None

@@ -1,0 +1,61 @@
+// Shared by every kernel: index type, the half type, accumulation types, conversions.
+//
+// No CUDA toolkit header is included (not even cuda_fp16.h): NVRTC from a pip wheel then needs
+// no include path, and the host emulator in tests/kernels/emulator can supply the few
+// intrinsics used here (__umulhi, __int_as_float, __longlong_as_double, the half conversions).
+#pragma once
+
+typedef long long index_t;
+
+// float16 as its raw bits. NumPy's float16 and this struct have the same 2-byte layout, so an
+// array of either is the same memory; arithmetic always goes through float (see Acc below).
+struct gc_half {
+    unsigned short bits;
+};
+
+#ifndef GPUCELL_EMULATOR
+__device__ __forceinline__ float gc_half_bits_to_float(unsigned short h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+__device__ __forceinline__ unsigned short gc_float_to_half_bits(float f) {
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));  // round to nearest even, like NumPy
+    return h;
+}
+#endif
+
+// The type arithmetic on T is done in: float for half (fp16 storage, fp32 math), T otherwise.
+template <typename T> struct Acc { typedef T type; };
+template <> struct Acc<gc_half> { typedef float type; };
+
+template <typename T> __device__ __forceinline__ typename Acc<T>::type to_acc(T v) { return v; }
+__device__ __forceinline__ float to_acc(gc_half v) { return gc_half_bits_to_float(v.bits); }
+
+template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::type v) { return v; }
+template <> __device__ __forceinline__ gc_half from_acc<gc_half>(float v) {
+    gc_half h;
+    h.bits = gc_float_to_half_bits(v);
+    return h;
+}
+
+template <typename A> __device__ __forceinline__ A gc_neg_inf();
+template <> __device__ __forceinline__ float gc_neg_inf<float>() { return __int_as_float(0xff800000); }
+template <> __device__ __forceinline__ double gc_neg_inf<double>() {
+    return __longlong_as_double(0xfff0000000000000LL);
+}
+
+__device__ __forceinline__ float gc_exp(float v) { return expf(v); }
+__device__ __forceinline__ double gc_exp(double v) { return exp(v); }
+__device__ __forceinline__ float gc_log(float v) { return logf(v); }
+__device__ __forceinline__ double gc_log(double v) { return log(v); }
+
+// x > y, or x if it is NaN: a max that propagates NaN the way NumPy's does.
+template <typename A> __device__ __forceinline__ A gc_max(A x, A y) { return (x != x || x > y) ? x : y; }
+
+// Linear thread index and stride of a 1-D grid-stride loop, in 64-bit so large arrays cannot wrap.
+__device__ __forceinline__ index_t gc_global_thread() {
+    return (index_t)blockIdx.x * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ index_t gc_grid_threads() { return (index_t)gridDim.x * blockDim.x; }

@@ -1,0 +1,42 @@
+// Dropout masks from Philox4x32-10 with the generator state read from device memory.
+//
+// One kernel serves both dropout (a decision per element: unit_size 1) and dropout2d (a decision
+// per (n, c) channel: unit_size = H * W). Element e belongs to unit e / unit_size; unit u keeps
+// its elements when (philox word u) >> 8 < keep_threshold, i.e. when a 24-bit uniform in [0, 1)
+// is below keep_prob (the threshold is ceil(keep_prob * 2^24), computed once on the host).
+// Kept elements are scaled by 1 / keep_prob in the accumulation type; dropped ones are 0.
+#include "philox.cuh"
+
+#define GC_DROPOUT_ELEMENTS_PER_THREAD 4
+
+template <typename T>
+__global__ void dropout(const T* __restrict__ x, T* __restrict__ out, bool* __restrict__ mask, index_t n,
+                        index_t unit_size, const unsigned long long* __restrict__ state,
+                        unsigned int keep_threshold, typename Acc<T>::type scale) {
+    const unsigned long long seed = state[0];
+    const unsigned long long offset = state[1];
+    const index_t stride = gc_grid_threads() * GC_DROPOUT_ELEMENTS_PER_THREAD;
+    for (index_t first = gc_global_thread() * GC_DROPOUT_ELEMENTS_PER_THREAD; first < n; first += stride) {
+        // Four consecutive elements share a counter group when unit_size is 1, and mostly share a
+        // unit otherwise, so Philox runs about once per thread and step rather than per element.
+        unsigned long long cached_group = ~0ull;
+        gc_u32x4 words = {0u, 0u, 0u, 0u};
+        for (int j = 0; j < GC_DROPOUT_ELEMENTS_PER_THREAD; ++j) {
+            const index_t e = first + j;
+            if (e >= n) break;
+            const unsigned long long unit = (unsigned long long)(e / unit_size);
+            if (unit / 4 != cached_group) {
+                cached_group = unit / 4;
+                words = gc_philox_group(seed, offset, cached_group);
+            }
+            const bool keep = (gc_u32x4_get(words, (int)(unit % 4)) >> 8) < keep_threshold;
+            mask[e] = keep;
+            out[e] = keep ? from_acc<T>(to_acc(x[e]) * scale) : from_acc<T>(0);
+        }
+    }
+}
+
+// Adds the counters a random launch consumed to the offset, on the device, after that launch.
+__global__ void philox_advance(unsigned long long* state, unsigned long long counters) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) state[1] += counters;
+}
