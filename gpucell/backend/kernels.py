@@ -130,6 +130,7 @@ def scalar(value, dtype) -> np.generic:
 class Launcher(Protocol):
     """Runs one kernel: the GPU's CuPy launcher, or the test emulator on NumPy arrays."""
 
+    sm_count: int  # multiprocessors: tile choices aim to give each a block
     max_blocks: int  # grid-stride kernels never get more blocks than this along x
 
     def __call__(self, filename: str, expression: str, grid: tuple[int, int, int],
@@ -141,15 +142,19 @@ class _CupyLauncher:
 
     def __init__(self):
         self._functions: dict[tuple[str, str, int], object] = {}
-        self._max_blocks: dict[int, int] = {}
+        self._sm_counts: dict[int, int] = {}
+
+    @property
+    def sm_count(self) -> int:
+        device = backend.cupy.cuda.Device()
+        if device.id not in self._sm_counts:
+            self._sm_counts[device.id] = int(device.attributes["MultiProcessorCount"])
+        return self._sm_counts[device.id]
 
     @property
     def max_blocks(self) -> int:
-        device = backend.cupy.cuda.Device()
-        if device.id not in self._max_blocks:
-            # 32 resident 256-thread blocks per SM are enough to saturate memory bandwidth.
-            self._max_blocks[device.id] = 32 * device.attributes["MultiProcessorCount"]
-        return self._max_blocks[device.id]
+        # 32 blocks of 256 threads per SM: enough in flight to saturate memory bandwidth.
+        return 32 * self.sm_count
 
     def function(self, filename: str, expression: str):
         cupy = backend.cupy

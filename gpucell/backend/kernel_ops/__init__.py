@@ -1,0 +1,15 @@
+"""The Python API of gpucell's CUDA kernels, one module per kernel family.
+
+Each function takes NumPy or CuPy arrays. NumPy arrays run the NumPy reference that sits next to
+the wrapper (this is the CPU backend); CuPy arrays are validated and the kernel is launched.
+Both backends check inputs identically and raise TypeError / ValueError before any launch.
+"""
+
+from gpucell.backend.kernel_ops.dropout import dropout, dropout2d
+from gpucell.backend.kernel_ops.elementwise import compare, fill, select, threshold
+from gpucell.backend.kernel_ops.matmul import matmul_bias
+from gpucell.backend.kernel_ops.reduce import reduce
+from gpucell.backend.kernel_ops.softmax import softmax
+
+__all__ = ["select", "fill", "compare", "threshold", "matmul_bias", "dropout", "dropout2d", "reduce",
+           "softmax"]
