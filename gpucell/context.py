@@ -33,6 +33,8 @@ def set_context(**kwargs) -> None:
         raise ValueError(f"For 'set_context', 'device_id' must be an int >= 0, but got {device_id!r}.")
     if "device_target" in kwargs:
         backend.set_device(kwargs["device_target"])
+    if "device_id" in kwargs:
+        backend.use_device_id(device_id)
     _settings["mode"] = mode
     _settings["device_id"] = device_id
 

@@ -19,7 +19,7 @@ except Exception as exc:  # noqa: BLE001 - any import failure means "no CuPy"
 
 __all__ = [
     "cupy", "gpu_status", "gpu_available", "set_device", "get_device", "xp_for", "device_of",
-    "array_module", "is_gpu_array", "to_device", "to_host", "DEVICES",
+    "array_module", "is_gpu_array", "to_device", "to_host", "DEVICES", "check_device", "use_device_id",
 ]
 
 cupy = _cupy
@@ -86,6 +86,19 @@ def get_device() -> str:
 def check_device(target: str, where: str) -> str:
     """Normalises a device name and checks it is usable, raising errors that name ``where``."""
     return _check_target(target, where)
+
+
+def use_device_id(device_id: int) -> None:
+    """Makes GPU ``device_id`` current for new arrays and kernels (on the CPU only 0 exists)."""
+    if not gpu_available():
+        if device_id != 0:
+            raise ValueError(f"For 'set_context', 'device_id' {device_id} needs a GPU; the CPU backend "
+                             f"has only device 0 ({gpu_status()[1]}).")
+        return
+    count = cupy.cuda.runtime.getDeviceCount()
+    if not 0 <= device_id < count:
+        raise ValueError(f"For 'set_context', 'device_id' must be in [0, {count}), but got {device_id}.")
+    cupy.cuda.Device(device_id).use()
 
 
 def xp_for(device: str):
