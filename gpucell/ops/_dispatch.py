@@ -48,9 +48,13 @@ class Op:
 
 
 class _Hooks:
-    """What lower layers install: ``record`` (autograd), ``observers`` (jit tracer, profiler)."""
+    """What lower layers install: ``record`` (autograd), ``observers`` (jit tracer, profiler).
 
-    __slots__ = ("recording", "record", "observers")
+    ``pre_observers`` run before anything else in ``apply`` and ``observers`` after the forward, so
+    a pair of them brackets the call (the profiler times it so). An empty tuple costs one check.
+    """
+
+    __slots__ = ("recording", "record", "observers", "pre_observers")
 
     def __init__(self):
         # Nodes are recorded only while a gradient transform (grad, value_and_grad) runs and
@@ -58,6 +62,7 @@ class _Hooks:
         self.recording = False
         self.record = None        # record(op, inputs, outputs, attrs) -> None, set by gpucell.autograd
         self.observers = ()       # each: observe(op, inputs, outputs, attrs)
+        self.pre_observers = ()   # each: pre_observe(op, inputs, attrs); observers skip a call that raises
 
 
 hooks = _Hooks()
@@ -102,6 +107,9 @@ def _promote(op: Op, inputs, arrays) -> list:
 
 def apply(op: Op, *inputs, **attrs):
     """Runs ``op`` on ``inputs`` (Tensors or Python numbers) and returns Tensor(s)."""
+    if hooks.pre_observers:
+        for pre_observe in hooks.pre_observers:
+            pre_observe(op, inputs, attrs)
     if len(inputs) == 2:
         # Fast path, the shape of most calls: two tensors, one device, one dtype.
         x, y = inputs
