@@ -37,6 +37,22 @@ class HookHandle:
 _hook_ids = iter(range(1, 1 << 62))
 
 
+class _CallObservers:
+    """Global observers of every Cell call (jit tracer, profiler); empty, and free, by default.
+
+    Each observer is called as ``observe(cell)`` before construct and may return a callable that
+    is called with the output after it.
+    """
+
+    __slots__ = ("observers",)
+
+    def __init__(self):
+        self.observers = ()
+
+
+call_observers = _CallObservers()
+
+
 class Cell:
     """Base class of every network and layer.
 
@@ -253,6 +269,18 @@ class Cell:
                                   f"subclass must define construct(self, ...).")
 
     def __call__(self, *inputs, **kwargs):
+        if call_observers.observers:
+            return self._observed_call(inputs, kwargs)
+        return self._hooked_call(inputs, kwargs)
+
+    def _observed_call(self, inputs: tuple, kwargs: dict):
+        finishers = [f for f in (observe(self) for observe in call_observers.observers) if f]
+        output = self._hooked_call(inputs, kwargs)
+        for finish in reversed(finishers):
+            finish(output)
+        return output
+
+    def _hooked_call(self, inputs: tuple, kwargs: dict):
         for hook in tuple(self._forward_pre_hooks.values()):
             result = hook(self, inputs)
             if result is not None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell import backend as _backend
 from gpucell import dtype as _dt
 from gpucell.backend import cupy as _cupy
 from gpucell.tensor import Tensor
 
-__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc"]
+__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc", "promotion_casts"]
 
 _ndarray = np.ndarray
 _new = object.__new__
 _DTYPE = _dt._BY_NUMPY  # numpy dtype -> gpucell DType, the fast path of dtype.from_numpy
+_SAVES = ("inputs", "output", "both", "none")
 
 
 class Op:
@@ -27,14 +29,22 @@ class Op:
     arrays. ``backward(ctx, *grads)`` returns one gradient (Tensor or None) per input; it calls ops,
     so it runs through ``apply`` too. ``promote``: inputs are cast to their common dtype first
     (MindSpore's rules, see gpucell.dtype). ``differentiable=False`` ops never record a node.
+    ``saves``: what the backward rule reads, kept until it has run: ``"inputs"``, ``"output"``,
+    ``"both"`` or ``"none"`` (shapes and dtypes of the inputs are always kept).
+    ``inplace``: the op writes into its first input; a recorded node that saved that buffer makes
+    the write an error (see gpucell.autograd), never a silently wrong gradient.
     """
 
     __slots__ = ("name", "cpu", "gpu", "backward", "promote", "differentiable", "multi_output",
-                 "inplace")
+                 "inplace", "saves")
 
     def __init__(self, name: str, cpu, gpu=None, *, backward=None, promote: bool = False,
-                 differentiable: bool = True, multi_output: bool = False, inplace: bool = False):
+                 differentiable: bool = True, multi_output: bool = False, inplace: bool = False,
+                 saves: str = "inputs"):
+        if saves not in _SAVES:
+            raise ValueError(f"For 'Op' {name!r}, 'saves' must be one of {_SAVES}, but got {saves!r}.")
         self.name = name
+        self.saves = saves
         self.cpu = cpu
         self.gpu = gpu if gpu is not None else cpu
         self.backward = backward
@@ -105,6 +115,18 @@ def _promote(op: Op, inputs, arrays) -> list:
             for x, a in zip(inputs, arrays)]
 
 
+def promotion_casts(op: Op, inputs) -> tuple | None:
+    """The dtype each input is cast to before ``op``'s forward (None: none cast), for replays."""
+    if not op.promote:
+        return None
+    arrays = [x._data if isinstance(x, Tensor) else (x.item() if isinstance(x, np.generic) else x)
+              for x in inputs]
+    promoted = _promote(op, inputs, arrays)
+    casts = tuple(p.dtype if isinstance(x, Tensor) and p is not a else None
+                  for x, a, p in zip(inputs, arrays, promoted))
+    return casts if any(c is not None for c in casts) else None
+
+
 def apply(op: Op, *inputs, **attrs):
     """Runs ``op`` on ``inputs`` (Tensors or Python numbers) and returns Tensor(s)."""
     if hooks.pre_observers:
@@ -117,6 +139,8 @@ def apply(op: Op, *inputs, **attrs):
             a = x._data
             b = y._data
             if a.dtype is b.dtype and type(a) is type(b):
+                if hooks.recording and op.inplace:
+                    hooks.before_inplace(op, inputs)
                 out = (op.cpu if type(a) is _ndarray else op.gpu)(a, b, **attrs)
                 if op.multi_output:
                     outputs = tuple(wrap(o) for o in out)
@@ -164,7 +188,11 @@ def apply(op: Op, *inputs, **attrs):
                 raise _type_error(op, len(arrays), x)
             arrays.append(x)
     if on_cpu is None:
-        raise TypeError(f"For '{op.name}', at least one input must be a Tensor.")
+        if inputs:
+            raise TypeError(f"For '{op.name}', at least one input must be a Tensor.")
+        on_cpu = _backend.get_device() == "CPU"  # creation ops: the current device
+    if op.inplace and hooks.recording:
+        hooks.before_inplace(op, inputs)
     if op.promote and (mixed or (scalar_kind == 2 and first_dtype.kind != "f")
                        or (scalar_kind == 1 and first_dtype.kind == "b")):
         arrays = _promote(op, inputs, arrays)
