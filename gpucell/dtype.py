@@ -77,14 +77,15 @@ def from_numpy(np_dtype) -> DType:
     return found
 
 
-def to_dtype(value) -> DType:
+def to_dtype(value, where: str = "dtype") -> DType:
     """Accepts a DType, a NumPy dtype or type, a Python type or a name such as ``'float32'``."""
     if isinstance(value, DType):
         return value
     if isinstance(value, str):
         found = _BY_NAME.get(value) or _BY_NAME.get(value.lower())
         if found is None:
-            raise TypeError(f"Unknown dtype name {value!r}; expected one of {sorted(_BY_NAME)}.")
+            raise TypeError(f"For '{where}', unknown dtype name {value!r}; expected one of "
+                            f"{sorted(_BY_NAME)}.")
         return found
     if value is bool:
         return bool_
@@ -95,7 +96,7 @@ def to_dtype(value) -> DType:
     try:
         return from_numpy(np.dtype(value))
     except TypeError:
-        raise TypeError(f"Expected a gpucell dtype, but got {value!r} of type "
+        raise TypeError(f"For '{where}', expected a gpucell dtype, but got {value!r} of type "
                         f"'{type(value).__name__}'.") from None
 
 
@@ -115,9 +116,20 @@ def _kind_of_python(obj, where: str) -> int:
                     f"but got an element of type '{type(obj).__name__}'.")
 
 
+def _holds_values(obj) -> bool:
+    if isinstance(obj, (list, tuple)):
+        return any(_holds_values(item) for item in obj)
+    return True
+
+
 def infer_dtype(obj, where: str = "Tensor") -> DType:
-    """MindSpore's inference for Python data: bool -> Bool, int -> Int64, float -> Float32."""
+    """MindSpore's inference for Python data: bool -> Bool, int -> Int64, float -> Float32.
+
+    An empty list holds no values to infer from and is Float32, as in MindSpore.
+    """
     kind = _kind_of_python(obj, where)
+    if kind == _BOOL and not _holds_values(obj):
+        return float32
     return (bool_, int64, float32)[kind]
 
 

@@ -256,7 +256,7 @@ def initializer(init, shape=None, dtype=_dt.float32) -> Tensor:
     'xavier_uniform', 'xavier_normal', 'he_uniform', 'he_normal', 'identity', 'orthogonal', 'dirac'),
     a number (a constant), a Tensor of that shape, or an Initializer object.
     """
-    dtype = _dt.to_dtype(dtype)
+    dtype = _dt.to_dtype(dtype, "initializer")
     if isinstance(init, Tensor):
         if shape is not None and tuple(init.shape) != _shape_of(shape, "initializer"):
             raise ValueError(f"For 'initializer', the Tensor's shape {init.shape} must equal 'shape' "

@@ -19,6 +19,11 @@ _ndarray = np.ndarray
 _SCALARS = (bool, int, float, np.bool_, np.number)
 
 
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _host_array(data, dtype: _dt.DType | None, where: str) -> np.ndarray:
     """A NumPy array for Python data, with MindSpore's dtype inference."""
     if isinstance(data, np.ndarray):
@@ -31,7 +36,8 @@ def _host_array(data, dtype: _dt.DType | None, where: str) -> np.ndarray:
             raise ValueError(f"For '{where}', the nested list must be rectangular: {exc}") from None
     else:
         raise TypeError(f"For '{where}', 'input_data' must be a Tensor, a NumPy or CuPy array, a list, "
-                        f"a tuple or a number, but got {type(data).__name__}.")
+                        f"a tuple or a number, but got {_short_repr(data)} of type "
+                        f"'{type(data).__name__}'.")
     target = _dt.from_numpy(source.dtype) if dtype is None else dtype
     _dt.from_numpy(source.dtype)  # rejects object / complex / unsigned-wide arrays by name
     return np.array(source, dtype=target.numpy, copy=True)
@@ -48,9 +54,11 @@ class Tensor:
 
     __slots__ = ("_data", "_node", "__weakref__")
     __array_priority__ = 100.0  # NumPy defers ``ndarray <op> Tensor`` to Tensor's reflected dunders
+    # Installed by gpucell.jit while it traces: refuses host reads of traced values.
+    _read_guard = None
 
     def __init__(self, input_data=None, dtype=None, shape=None, init=None, *, device: str | None = None):
-        target = None if dtype is None else _dt.to_dtype(dtype)
+        target = None if dtype is None else _dt.to_dtype(dtype, "Tensor")
         self._node = None
         if input_data is None:
             if shape is None or init is None:
@@ -62,7 +70,8 @@ class Tensor:
                 made._data, backend.check_device(device, "Tensor"))
             return
         if shape is not None or init is not None:
-            raise ValueError("For 'Tensor', 'shape' and 'init' go without 'input_data'.")
+            raise ValueError(f"For 'Tensor', 'shape' and 'init' go without 'input_data', but got "
+                             f"shape={shape!r}, init={init!r} with input_data.")
         if isinstance(input_data, Tensor):
             array = input_data._data
             array = array.astype(target.numpy) if target is not None else array.copy()
@@ -120,6 +129,8 @@ class Tensor:
     # -- conversion ----------------------------------------------------------------------------
     def asnumpy(self) -> np.ndarray:
         """The data as a NumPy array: a host copy when on the GPU, the array itself on the CPU."""
+        if Tensor._read_guard is not None:
+            Tensor._read_guard(self, "asnumpy()")
         return backend.to_host(self._data)
 
     def tolist(self):
@@ -127,6 +138,8 @@ class Tensor:
 
     def item(self, index=None):
         """The value of a one-element tensor (or of element ``index``) as a Python number."""
+        if Tensor._read_guard is not None:
+            Tensor._read_guard(self, "item()")
         if index is None:
             if self._data.size != 1:
                 raise ValueError(f"For 'Tensor.item', the tensor must have exactly one element, "
@@ -191,6 +204,8 @@ class Tensor:
             yield self[i]
 
     def __bool__(self) -> bool:
+        if Tensor._read_guard is not None:
+            Tensor._read_guard(self, "bool() (an if or while on a tensor)")
         if self._data.size != 1:
             raise ValueError(f"The truth value of a Tensor with {self._data.size} elements is "
                              f"ambiguous; use .any() or .all().")

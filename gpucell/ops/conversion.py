@@ -27,7 +27,7 @@ def cast(input, dtype):
     >>> ms.ops.cast(ms.Tensor([1, 2]), ms.float32)
     Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
     """
-    return apply(CAST, input, dtype=_dt.to_dtype(dtype).numpy)
+    return apply(CAST, input, dtype=_dt.to_dtype(dtype, "Cast").numpy)
 
 
 def copy(input):
