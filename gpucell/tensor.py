@@ -227,6 +227,12 @@ class Tensor:
         return _apply(_ix.GETITEM, self, index=index)
 
     def __setitem__(self, index, value) -> None:
+        if not isinstance(value, (Tensor, *_SCALARS)):
+            if not isinstance(value, (list, tuple, _ndarray)):
+                raise TypeError(f"For 'Tensor.__setitem__', the value must be a Tensor, a number, a list, "
+                                f"a tuple or an array, but got {_short_repr(value)} of type "
+                                f"'{type(value).__name__}'.")
+            value = Tensor(value, device=self.device)
         _apply(_ix.SETITEM, self, value, index=index)
 
     # -- arithmetic, each through the op dispatch ----------------------------------------------
