@@ -1,15 +1,17 @@
-"""``gpucell.jit``: compile a function or Cell for repeated calls.
+"""``gpucell.jit``: trace a function once per signature, then replay the recorded plan.
 
-At this stage of the project ``jit`` runs the function eagerly through the same op dispatch, so
-its results are exactly the eager ones; tracing into plans and CUDA-graph replay replace the body
-of ``_call`` without changing this interface (see DESIGN.md, "jit and the plan cache").
+Call 0 of a key runs eagerly while the tracer records every op; later calls replay the plan: over
+NumPy on the CPU, as CUDA graphs on the GPU. ``cache_info()`` reports hits, misses, captures, graph
+breaks and held memory. DESIGN.md ("jit and the plan cache") is the blueprint.
 """
 
 from __future__ import annotations
 
-import functools
+from gpucell.jit.cache import CacheInfo
+from gpucell.jit.function import PLANS, JitFunction
+from gpucell.jit.tracer import TraceError
 
-__all__ = ["jit"]
+__all__ = ["jit", "cache_info", "clear_cache", "JitFunction", "TraceError", "CacheInfo"]
 
 
 def jit(function=None, *, mode: str = "PSJit", jit_config=None, input_signature=None):
@@ -25,10 +27,16 @@ def jit(function=None, *, mode: str = "PSJit", jit_config=None, input_signature=
     def decorate(fn):
         if not callable(fn):
             raise TypeError(f"For 'jit', expected a function or a Cell, but got {type(fn).__name__}.")
-
-        @functools.wraps(fn)
-        def _call(*args, **kwargs):
-            return fn(*args, **kwargs)
-        return _call
+        return JitFunction(fn)
 
     return decorate if function is None else decorate(function)
+
+
+def cache_info() -> CacheInfo:
+    """Counters of the process-wide plan cache."""
+    return PLANS.info()
+
+
+def clear_cache() -> None:
+    """Drops every plan (their buffers are freed when nothing else holds them)."""
+    PLANS.clear()

@@ -33,14 +33,16 @@ class Op:
     ``"both"`` or ``"none"`` (shapes and dtypes of the inputs are always kept).
     ``inplace``: the op writes into its first input; a recorded node that saved that buffer makes
     the write an error (see gpucell.autograd), never a silently wrong gradient.
+    ``capturable=False``: the GPU forward cannot run inside CUDA-graph capture (cuBLAS, a host
+    synchronisation), so a jit plan runs it eagerly between captured segments.
     """
 
     __slots__ = ("name", "cpu", "gpu", "backward", "promote", "differentiable", "multi_output",
-                 "inplace", "saves")
+                 "inplace", "saves", "capturable")
 
     def __init__(self, name: str, cpu, gpu=None, *, backward=None, promote: bool = False,
                  differentiable: bool = True, multi_output: bool = False, inplace: bool = False,
-                 saves: str = "inputs"):
+                 saves: str = "inputs", capturable: bool = True):
         if saves not in _SAVES:
             raise ValueError(f"For 'Op' {name!r}, 'saves' must be one of {_SAVES}, but got {saves!r}.")
         self.name = name
@@ -52,6 +54,7 @@ class Op:
         self.differentiable = differentiable and backward is not None
         self.multi_output = multi_output
         self.inplace = inplace
+        self.capturable = capturable
 
     def __repr__(self) -> str:
         return f"Op({self.name})"

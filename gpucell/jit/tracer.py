@@ -1,0 +1,132 @@
+"""The tracer: watches one eager run of a function and writes each op call down over slots.
+
+A slot is one array the run touched: an argument, a Parameter's buffer (read live at replay), a
+constant (captured now), or a temporary some step produced. In-place ops (assign, setitem) write
+into the slot of their target, so a replay updates Parameters exactly as the eager run did.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpucell.ops._dispatch import Op, promotion_casts
+from gpucell.parameter import Parameter
+from gpucell.tensor import Tensor
+
+__all__ = ["Tracer", "Step", "TraceError", "ARG", "PARAM", "CONST", "TEMP"]
+
+ARG, PARAM, CONST, TEMP = "arg", "param", "const", "temp"
+
+
+class TraceError(RuntimeError):
+    """A jitted function did something a replayed plan could not reproduce."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One op call: ``outs = fn(*[env[i] cast to casts[i]], **attrs)``."""
+
+    op: Op
+    fn: object
+    ins: tuple
+    casts: tuple | None
+    attrs: dict
+    outs: object  # an int slot, a tuple of slots (multi-output ops), or None (wrote in place)
+
+
+def _user_frame() -> str:
+    """``file:line`` of the innermost frame outside gpucell: the user's line that asked."""
+    frame = sys._getframe(1)
+    package = __name__.split(".")[0]
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != package and not module.startswith(package + "."):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+class Tracer:
+    """Records the op calls of the current thread into ``steps`` while installed."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.thread = threading.get_ident()
+        self.kinds: list[tuple] = []          # per slot: (ARG, index) | (PARAM, p) | (CONST, v) | (TEMP,)
+        self.steps: list[Step] = []
+        self.params: dict[int, Parameter] = {}
+        self.cells: dict[int, tuple] = {}     # id(cell) -> (cell, phase) for every Cell called
+        self._slot_of: dict[int, int] = {}    # id(array) -> slot
+        self._alive: list = []                # every array seen: ids stay unique while tracing
+
+    # -- slots ---------------------------------------------------------------------------------
+    def _new_slot(self, array, kind: tuple) -> int:
+        slot = len(self.kinds)
+        self.kinds.append(kind)
+        if array is not None:
+            self._slot_of[id(array)] = slot
+            self._alive.append(array)
+        return slot
+
+    def bind_arg(self, tensor: Tensor, index: int) -> int:
+        """Declares ``tensor`` as argument ``index`` of the plan."""
+        known = self._slot_of.get(id(tensor._data))
+        if known is not None:  # the same tensor passed twice: one slot, filled from the first
+            return known
+        return self._new_slot(tensor._data, (ARG, index))
+
+    def slot_of(self, tensor: Tensor) -> int | None:
+        return self._slot_of.get(id(tensor._data))
+
+    def _input_slot(self, x) -> int:
+        if isinstance(x, Tensor):
+            if isinstance(x, Parameter):
+                self.params[id(x)] = x
+            slot = self._slot_of.get(id(x._data))
+            if slot is None:
+                kind = (PARAM, x) if isinstance(x, Parameter) else (CONST, x._data)
+                slot = self._new_slot(x._data, kind)
+            return slot
+        if isinstance(x, np.generic):
+            x = x.item()
+        return self._new_slot(None, (CONST, x))
+
+    def _output_slot(self, array) -> int:
+        known = self._slot_of.get(id(array))
+        return known if known is not None else self._new_slot(array, (TEMP,))
+
+    # -- observers -----------------------------------------------------------------------------
+    def observe_op(self, op: Op, inputs, outputs, attrs) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        ins = tuple(self._input_slot(x) for x in inputs)
+        first = next(x for x in inputs if isinstance(x, Tensor))
+        fn = op.cpu if isinstance(first._data, np.ndarray) else op.gpu
+        if op.multi_output:
+            outs = tuple(self._output_slot(o._data) for o in outputs)
+        else:
+            outs = self._output_slot(outputs._data)
+            if op.inplace and outs in ins:
+                outs = None
+        self.steps.append(Step(op, fn, ins, promotion_casts(op, inputs), dict(attrs), outs))
+
+    def observe_cell(self, cell):
+        if threading.get_ident() == self.thread:
+            self.cells.setdefault(id(cell), (cell, cell.phase))
+        return None
+
+    def check_read(self, tensor: Tensor, what: str) -> None:
+        """Refuses host reads of traced values: a replay could not repeat a Python decision."""
+        if threading.get_ident() != self.thread:
+            return
+        slot = self._slot_of.get(id(tensor._data))
+        if slot is not None and self.kinds[slot][0] != CONST:
+            raise TraceError(
+                f"gpucell.jit: {what} of a tensor computed inside the jitted function '{self.name}' "
+                f"at {_user_frame()} reads its value on the host; a compiled plan replays ops, not "
+                f"Python decisions on their results. Move this out of the function, or compute "
+                f"the branch with ops (ops.select, ops.where).")
