@@ -162,8 +162,11 @@ class Tensor:
         return _wrap(backend.to_device(self._data, goal))
 
     def __array__(self, dtype=None, copy=None):
+        # NumPy 2 passes copy=True for np.array(t): the result must not share this Tensor's memory.
         host = self.asnumpy()
-        return host if dtype is None else host.astype(dtype, copy=False)
+        if dtype is not None:
+            return host.astype(dtype, copy=bool(copy))
+        return host.copy() if copy and host is self._data else host
 
     def __dlpack__(self, *args, **kwargs):
         return self._data.__dlpack__(*args, **kwargs)
