@@ -13,7 +13,7 @@ import numpy as np
 
 from gpucell import backend
 from gpucell import dtype as _dt
-from gpucell.tensor import Tensor
+from gpucell.tensor import Tensor, _short_repr
 
 __all__ = ["Parameter", "ParameterTuple"]
 
@@ -36,7 +36,8 @@ def _initial_array(default_input):
     if isinstance(default_input, (np.ndarray, list, tuple, np.number)) or backend.is_gpu_array(default_input):
         return Tensor(default_input)._data
     raise TypeError(f"For 'Parameter', 'default_input' must be a Tensor, int, float, list, tuple or "
-                    f"array, but got {type(default_input).__name__}.")
+                    f"array, but got {_short_repr(default_input)} of type "
+                    f"'{type(default_input).__name__}'.")
 
 
 def _check_name(name, where: str) -> str:
@@ -107,7 +108,14 @@ class Parameter(Tensor):
         """
         if isinstance(data, bool):
             raise ValueError(f"For 'Parameter.set_data' of '{self._name}', the data can not be `bool`.")
-        source = data._data if isinstance(data, Tensor) else Tensor(data)._data
+        if isinstance(data, Tensor):
+            source = data._data
+        elif isinstance(data, (int, float, list, tuple, np.ndarray, np.number)) or backend.is_gpu_array(data):
+            source = Tensor(data)._data
+        else:
+            raise TypeError(f"For 'Parameter.set_data' of '{self._name}', 'data' must be a Tensor, a number, "
+                            f"a list or an array, but got {_short_repr(data)} of type "
+                            f"'{type(data).__name__}'.")
         if tuple(source.shape) != self.shape:
             raise ValueError(f"For 'Parameter.set_data' of '{self._name}', the new data's shape "
                              f"{tuple(source.shape)} must equal the Parameter's shape {self.shape}.")
@@ -171,7 +179,7 @@ class ParameterTuple(tuple):
         for index, item in enumerate(items):
             if not isinstance(item, Parameter):
                 raise TypeError(f"For 'ParameterTuple', every element must be a Parameter, but element "
-                                f"{index} is {type(item).__name__}.")
+                                f"{index} is {_short_repr(item)} of type '{type(item).__name__}'.")
             other = seen.get(item.name)
             if other is not None and other is not item:
                 raise ValueError(f"For 'ParameterTuple', the value {item!r}, its name '{item.name}' "
