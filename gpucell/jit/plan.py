@@ -9,6 +9,7 @@ still in the same phase.
 from __future__ import annotations
 
 from gpucell.jit.tracer import ARG, CONST, PARAM, TEMP, Step, Tracer
+from gpucell.nn.cell import structure
 from gpucell.ops._dispatch import wrap
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
@@ -45,6 +46,7 @@ class Plan:
         self.temp_slots = tuple(slot for slot, kind in enumerate(tracer.kinds) if kind[0] == TEMP)
         self.param_guards = tuple(_param_guard(p) for p in tracer.params.values())
         self.cell_guards = tuple(tracer.cells.values())
+        self.structure_epoch = structure.epoch
         self.output = self._mark_outputs(output, tracer)
         self.executor = None  # set by the cache: executors.make_executor(plan)
 
@@ -63,6 +65,8 @@ class Plan:
 
     def matches(self) -> bool:
         """Whether every Parameter and Cell the trace saw is still as it was."""
+        if structure.epoch != self.structure_epoch:
+            return False
         for param, buffer_id, shape, dtype, version in self.param_guards:
             data = param._data
             if id(data) != buffer_id or param._version != version or data.shape != shape \

@@ -53,6 +53,22 @@ class _CallObservers:
 call_observers = _CallObservers()
 
 
+class _Structure:
+    """Counts changes of which Parameter or Cell sits where, in any Cell.
+
+    A jit plan reaches Parameters through attribute lookups it cannot watch; it records this
+    count when traced and is retraced once it moves, so a replaced Parameter is never stale.
+    """
+
+    __slots__ = ("epoch",)
+
+    def __init__(self):
+        self.epoch = 0
+
+
+structure = _Structure()
+
+
 class Cell:
     """Base class of every network and layer.
 
@@ -109,10 +125,12 @@ class Cell:
                                 f"it can only be replaced by a {kind} or None, but got "
                                 f"{type(value).__name__}.")
             (self._params if name in self._params else self._cells)[name] = None
+            structure.epoch += 1
         else:
             object.__setattr__(self, name, value)
 
     def _drop(self, name: str) -> None:
+        structure.epoch += 1
         self.__dict__.pop(name, None)
         for registry in ("_params", "_cells", "_params_list"):
             self.__dict__[registry].pop(name, None)
@@ -129,6 +147,7 @@ class Cell:
         for registry in ("_params", "_cells", "_params_list"):
             if name in self.__dict__.get(registry, ()):
                 del self.__dict__[registry][name]
+                structure.epoch += 1
                 return
         object.__delattr__(self, name)
 
@@ -150,6 +169,7 @@ class Cell:
         if param is not None and param._auto_named:
             param.name = param_name
         self._params[param_name] = param
+        structure.epoch += 1
 
     def insert_child_to_cell(self, child_name: str, child_cell: "Cell") -> None:
         """Registers ``child_cell`` under ``child_name`` (which must not contain a dot)."""
@@ -163,6 +183,7 @@ class Cell:
             raise KeyError(f"For 'insert_child_to_cell', the name {child_name!r} is already an "
                            f"attribute of {type(self).__name__}.")
         self._cells[child_name] = child_cell
+        structure.epoch += 1
 
     def update_parameters_name(self, prefix: str = "", recurse: bool = True) -> None:
         """Renames every Parameter to ``prefix`` + its attribute path under this Cell."""

@@ -1,0 +1,233 @@
+"""gpucell.jit: trace once per key, replay equal to eager, guards, cache counters, threads."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import numpy as np
+import pytest
+
+import gpucell as ms
+from gpucell import Parameter, Tensor, nn, ops
+from gpucell.jit import TraceError, cache_info, clear_cache
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def _tensor(values, device, dtype=ms.float32):
+    return Tensor(np.asarray(values), dtype, device=device)
+
+
+class Affine(nn.Cell):
+    def __init__(self, device):
+        super().__init__()
+        self.w = Parameter(_tensor([[1.0, -2.0], [0.5, 3.0]], device), name="w")
+        self.b = Parameter(_tensor([0.25, -1.0], device), name="b")
+
+    def construct(self, x):
+        y = ops.matmul(x, self.w) + self.b
+        return y * 2 if self.training else y
+
+
+def test_seed_modify_parameter_returns_true_and_writes_every_call(device):
+    b = Parameter(_tensor([1.0, 2.0, 3.0], device), name="b")
+
+    @ms.jit
+    def modify_parameter():
+        ops.assign(b, ms.Tensor([7, 8, 9], device=device))
+        return True
+
+    assert modify_parameter() is True
+    np.testing.assert_array_equal(b.asnumpy(), [7, 8, 9])
+    b.set_data(Tensor([3, 4, 5], device=device))
+    assert modify_parameter() is True  # replayed: MindSpore 2.10 skips this write, we must not
+    np.testing.assert_array_equal(b.asnumpy(), [7, 8, 9])
+    assert cache_info().hits == 1
+
+
+def test_replay_equals_eager_bit_for_bit(device):
+    rng = np.random.default_rng(0)
+
+    def f(x, y):
+        z = (x * y - 1.5) / (abs(y) + 1)
+        return z @ y.T, z > 0.25, -z
+
+    jitted = ms.jit(f)
+    for _ in range(4):
+        x = _tensor(rng.standard_normal((3, 4)), device)
+        y = _tensor(rng.standard_normal((3, 4)), device)
+        expected = f(x, y)
+        got = jitted(x, y)
+        for e, g in zip(expected, got):
+            assert e.dtype == g.dtype
+            np.testing.assert_array_equal(e.asnumpy(), g.asnumpy())
+    info = cache_info()
+    assert (info.misses, info.hits, info.plans) == (1, 3, 1)
+
+
+def test_non_tensor_results_are_returned_as_traced(device):
+    @ms.jit
+    def f(x):
+        return {"y": x + 1, "tag": "done", "n": 3}
+
+    for _ in range(2):
+        out = f(_tensor([1.0], device))
+        assert out["tag"] == "done" and out["n"] == 3
+        np.testing.assert_array_equal(out["y"].asnumpy(), [2.0])
+
+
+@pytest.mark.parametrize("change", ["shape", "dtype", "scalar"])
+def test_each_argument_component_selects_its_own_plan(device, change):
+    @ms.jit
+    def f(x, k):
+        return x * k
+
+    f(_tensor([1.0, 2.0], device), 2.0)
+    if change == "shape":
+        out = f(_tensor([1.0, 2.0, 3.0], device), 2.0)
+        expected = [2.0, 4.0, 6.0]
+    elif change == "dtype":
+        out = f(_tensor([1.0, 2.0], device, ms.float64), 2.0)
+        expected = [2.0, 4.0]
+        assert out.dtype == ms.float64
+    else:
+        out = f(_tensor([1.0, 2.0], device), 3.0)
+        expected = [3.0, 6.0]
+    np.testing.assert_array_equal(out.asnumpy(), expected)
+    assert cache_info().misses == 2
+
+
+def test_cell_phase_change_selects_another_plan(device):
+    net = Affine(device)
+    step = ms.jit(lambda x: net(x))
+    x = _tensor([[1.0, 1.0]], device)
+    net.set_train(False)
+    predict = step(x).asnumpy()
+    net.set_train(True)
+    train = step(x).asnumpy()
+    np.testing.assert_allclose(train, 2 * predict)
+    net.set_train(False)
+    np.testing.assert_array_equal(step(x).asnumpy(), predict)
+
+
+def test_replaced_parameter_is_never_stale(device):
+    net = Affine(device)
+    step = ms.jit(lambda x: net(x))
+    x = _tensor([[1.0, 1.0]], device)
+    step(x)
+    net.b = Parameter(_tensor([100.0, 100.0], device), name="b")
+    expected = net.construct(x).asnumpy()
+    np.testing.assert_array_equal(step(x).asnumpy(), expected)
+    assert cache_info().invalidations == 1
+
+
+def test_parameter_passed_as_argument_is_keyed_by_identity(device):
+    @ms.jit
+    def bump(p):
+        ops.assign_add(p, ms.Tensor([1.0], device=device))
+        return p
+
+    p = Parameter(_tensor([0.0], device), name="p")
+    q = Parameter(_tensor([10.0], device), name="q")
+    for _ in range(3):
+        assert bump(p) is p
+    bump(q)
+    np.testing.assert_array_equal(p.asnumpy(), [3.0])
+    np.testing.assert_array_equal(q.asnumpy(), [11.0])
+
+
+def test_outputs_of_call_k_survive_call_k_plus_1(device):
+    @ms.jit
+    def f(x):
+        return x * 2
+
+    first = f(_tensor([1.0], device))
+    second = f(_tensor([5.0], device))
+    third = f(_tensor([7.0], device))
+    np.testing.assert_array_equal(first.asnumpy(), [2.0])
+    np.testing.assert_array_equal(second.asnumpy(), [10.0])
+    np.testing.assert_array_equal(third.asnumpy(), [14.0])
+
+
+def test_plan_survives_garbage_collection(device):
+    net = Affine(device)
+    step = ms.jit(net.construct)
+    x = _tensor([[2.0, -1.0]], device)
+    expected = step(x).asnumpy()
+    gc.collect()
+    np.testing.assert_array_equal(step(x).asnumpy(), expected)
+
+
+def test_threads_calling_one_jitted_function_get_their_own_results(device):
+    @ms.jit
+    def f(x):
+        return (x * 3 + 1) * x
+
+    f(_tensor(np.zeros(64), device))
+    errors = []
+
+    def worker(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(50):
+            v = rng.standard_normal(64).astype(np.float32)
+            got = f(_tensor(v, device)).asnumpy()
+            want = (v * 3 + 1) * v
+            if not np.allclose(got, want, rtol=1e-6):
+                errors.append(seed)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_python_branch_on_a_traced_value_names_the_line(device):
+    @ms.jit
+    def f(x):
+        if x > 0:  # the line the error must name
+            return x
+        return -x
+
+    with pytest.raises(TraceError, match=r"test_jit\.py:\d+") as info:
+        f(_tensor([1.0], device))
+    assert "bool()" in str(info.value) and "'test_python_branch" in str(info.value)
+
+
+def test_host_read_of_a_traced_value_is_refused(device):
+    @ms.jit
+    def f(x):
+        return (x + 1).asnumpy()
+
+    with pytest.raises(TraceError, match="asnumpy"):
+        f(_tensor([1.0], device))
+
+
+def test_cache_is_bounded_and_counts():
+    from gpucell.jit.cache import PlanCache
+    from gpucell.jit.function import JitFunction
+
+    cache = PlanCache(maxsize=2)
+    f = JitFunction(lambda x: x + 1, cache)
+    for n in (1, 2, 3, 1):
+        f(Tensor(np.zeros(n, np.float32), device="CPU"))
+    info = cache.info()
+    assert info.plans == 2 and info.misses == 4 and info.hits == 0
+    with pytest.raises(ValueError, match="maxsize"):
+        PlanCache(maxsize=0)
+
+
+def test_unhashable_argument_is_refused_with_the_type():
+    @ms.jit
+    def f(x, extra):
+        return x
+
+    with pytest.raises(TypeError, match="set"):
+        f(Tensor([1.0]), {1, 2})
