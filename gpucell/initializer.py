@@ -18,7 +18,7 @@ import numpy as np
 
 from gpucell import dtype as _dt
 from gpucell.random import host_generator
-from gpucell.tensor import Tensor
+from gpucell.tensor import Tensor, _short_repr
 
 __all__ = ["Initializer", "Zero", "One", "Constant", "Normal", "Uniform", "TruncatedNormal",
            "XavierUniform", "XavierNormal", "HeUniform", "HeNormal", "Identity", "Orthogonal",
@@ -34,7 +34,7 @@ def _fans(shape: tuple, where: str) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _gain(nonlinearity: str, param: float | None) -> float:
+def _gain(nonlinearity: str, param: float | None, where: str) -> float:
     if nonlinearity in ("linear", "sigmoid", "conv1d", "conv2d", "conv3d"):
         return 1.0
     if nonlinearity == "tanh":
@@ -46,7 +46,8 @@ def _gain(nonlinearity: str, param: float | None) -> float:
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"For 'HeUniform/HeNormal', unknown nonlinearity {nonlinearity!r}.")
+    raise ValueError(f"For '{where}', unknown nonlinearity {nonlinearity!r}; expected 'linear', "
+                     f"'sigmoid', 'conv1d', 'conv2d', 'conv3d', 'tanh', 'relu', 'leaky_relu' or 'selu'.")
 
 
 class Initializer:
@@ -163,7 +164,7 @@ class _He(Initializer):
     def _std(self, shape) -> float:
         fan_in, fan_out = _fans(shape, type(self).__name__)
         fan = fan_in if self.mode == "fan_in" else fan_out
-        return _gain(self.nonlinearity, self.negative_slope) / math.sqrt(fan)
+        return _gain(self.nonlinearity, self.negative_slope, type(self).__name__) / math.sqrt(fan)
 
 
 class HeUniform(_He):
@@ -273,6 +274,6 @@ def initializer(init, shape=None, dtype=_dt.float32) -> Tensor:
         init = Constant(init)
     elif not isinstance(init, Initializer):
         raise TypeError(f"For 'initializer', 'init' must be a str, a number, a Tensor or an "
-                        f"Initializer, but got {type(init).__name__}.")
+                        f"Initializer, but got {_short_repr(init)} of type '{type(init).__name__}'.")
     values = init._fill(shape, host_generator())
     return Tensor(np.asarray(values).astype(dtype.numpy), dtype)

@@ -23,7 +23,8 @@ def set_seed(seed: int) -> None:
     """Seeds every random source of gpucell: initializers and random kernels, on both devices."""
     global _seed, _host_draws
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"For 'set_seed', 'seed' must be an int, but got {type(seed).__name__}.")
+        raise TypeError(f"For 'set_seed', 'seed' must be an int, but got {seed!r} of type "
+                        f"'{type(seed).__name__}'.")
     if not 0 <= seed < 2**63:
         raise ValueError(f"For 'set_seed', 'seed' must be in [0, 2**63), but got {seed}.")
     _seed = seed
