@@ -169,9 +169,13 @@ def _nvml_facts(info: dict, errors: dict, buses: list) -> None:
 def device_info() -> dict:
     """Everything ``python -m gpucell info`` prints, as a JSON-ready dict.
 
+    ``backend`` is the device new tensors go to ("GPU" or "CPU"); ``gpus`` lists each device with
+    its name, memory (bytes), utilisation (%) and temperature (C), None where unknown;
+    ``errors`` says why a field could not be filled.
+
     >>> import gpucell as ms
     >>> info = ms.device_info()
-    >>> info["backend"] in ("GPU", "CPU")
+    >>> info["backend"] in ("GPU", "CPU", None)  # None: GPUCELL_DEVICE asks for a GPU it cannot use
     True
     """
     usable, reason = backend.gpu_status()
@@ -179,11 +183,11 @@ def device_info() -> dict:
     try:
         device = backend.get_device()
     except RuntimeError as exc:  # GPUCELL_DEVICE=GPU on a machine without one
-        device = "CPU"
+        device = None
         errors["device"] = str(exc)
     info: dict = {
         "backend": device,
-        "array_module": "cupy" if device == "GPU" else "numpy",
+        "array_module": {"GPU": "cupy", "CPU": "numpy"}.get(device),
         "gpu_usable": usable,
         "gpu_status": reason,
         "python": platform.python_version(),
@@ -219,8 +223,10 @@ def _or_na(value, suffix: str = "") -> str:
 
 def format_info(info: dict) -> str:
     """The text ``python -m gpucell info`` prints for a :func:`device_info` dict."""
+    backend_line = (f"{info['backend']} ({info['array_module']})" if info["backend"]
+                    else f"none: {info['errors'].get('device', 'unknown')}")
     lines = [
-        f"gpucell backend:  {info['backend']} ({info['array_module']})",
+        f"gpucell backend:  {backend_line}",
         f"GPU usable:       {'yes' if info['gpu_usable'] else 'no'} ({info['gpu_status']})",
         f"Python:           {info['python']} on {info['platform']}",
         f"NumPy:            {info['numpy']}",
