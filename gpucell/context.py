@@ -35,6 +35,9 @@ def set_context(**kwargs) -> None:
         backend.set_device(kwargs["device_target"])
     if "device_id" in kwargs:
         backend.use_device_id(device_id)
+    if mode != _settings["mode"]:
+        from gpucell.jit import set_graph_mode  # context sits above jit: bind it only when asked
+        set_graph_mode(mode == GRAPH_MODE)
     _settings["mode"] = mode
     _settings["device_id"] = device_id
 

@@ -40,3 +40,22 @@ def cache_info() -> CacheInfo:
 def clear_cache() -> None:
     """Drops every plan (their buffers are freed when nothing else holds them)."""
     PLANS.clear()
+
+
+def _graph_call(cell, inputs: tuple, kwargs: dict):
+    """Under GRAPH_MODE: a top-level Cell call runs through the Cell's own JitFunction."""
+    from gpucell.jit.function import tracing
+    if tracing():
+        return cell._plain_call(inputs, kwargs)  # inside a plan already: the ops join it
+    compiled = cell.__dict__.get("_graph_mode_fn")
+    if compiled is None:
+        compiled = JitFunction(lambda *a, **k: cell._plain_call(a, k))
+        compiled.name = f"{type(cell).__name__} (GRAPH_MODE)"
+        cell.__dict__["_graph_mode_fn"] = compiled
+    return compiled(*inputs, **kwargs)
+
+
+def set_graph_mode(enabled: bool) -> None:
+    """Makes every top-level Cell call run through jit (set_context(mode=GRAPH_MODE) calls this)."""
+    from gpucell.nn.cell import call_observers
+    call_observers.graph_call = _graph_call if enabled else None

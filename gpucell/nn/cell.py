@@ -44,10 +44,13 @@ class _CallObservers:
     is called with the output after it.
     """
 
-    __slots__ = ("observers",)
+    __slots__ = ("observers", "graph_call")
 
     def __init__(self):
         self.observers = ()
+        # Set by gpucell.jit under set_context(mode=GRAPH_MODE): graph_call(cell, inputs, kwargs)
+        # runs top-level Cell calls through a plan.
+        self.graph_call = None
 
 
 call_observers = _CallObservers()
@@ -290,6 +293,14 @@ class Cell:
                                   f"subclass must define construct(self, ...).")
 
     def __call__(self, *inputs, **kwargs):
+        if call_observers.graph_call is not None:
+            return call_observers.graph_call(self, inputs, kwargs)
+        if call_observers.observers:
+            return self._observed_call(inputs, kwargs)
+        return self._hooked_call(inputs, kwargs)
+
+    def _plain_call(self, inputs: tuple, kwargs: dict):
+        """The call without graph mode: observers (if any), hooks, construct."""
         if call_observers.observers:
             return self._observed_call(inputs, kwargs)
         return self._hooked_call(inputs, kwargs)

@@ -231,3 +231,20 @@ def test_unhashable_argument_is_refused_with_the_type():
 
     with pytest.raises(TypeError, match="set"):
         f(Tensor([1.0]), {1, 2})
+
+
+def test_graph_mode_runs_top_level_cell_calls_through_plans(device):
+    net = Affine(device)
+    x = _tensor([[1.0, 2.0]], device)
+    eager = net(x).asnumpy()
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        outs = [net(x).asnumpy() for _ in range(3)]
+        info = cache_info()
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    for out in outs:
+        np.testing.assert_array_equal(out, eager)
+    assert (info.misses, info.hits) == (1, 2)
+    net(x)
+    assert cache_info().hits == 2  # PYNATIVE again: no plan involved
