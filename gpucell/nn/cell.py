@@ -126,7 +126,7 @@ class Cell:
                 kind = "Parameter" if name in self._params else "Cell"
                 raise TypeError(f"For '{type(self).__name__}', the attribute '{name}' holds a {kind}; "
                                 f"it can only be replaced by a {kind} or None, but got "
-                                f"{type(value).__name__}.")
+                                f"{value!r:.60} of type '{type(value).__name__}'.")
             (self._params if name in self._params else self._cells)[name] = None
             structure.epoch += 1
         else:
@@ -330,7 +330,8 @@ class Cell:
 
     def _register(self, table: OrderedDict, hook, kind: str) -> HookHandle:
         if not callable(hook):
-            raise TypeError(f"For '{kind}', the hook must be callable, but got {type(hook).__name__}.")
+            raise TypeError(f"For '{kind}', the hook must be callable, but got {hook!r} of type "
+                            f"'{type(hook).__name__}'.")
         key = next(_hook_ids)
         table[key] = hook
         return HookHandle(table, key)
