@@ -15,6 +15,7 @@ from gpucell.parameter import Parameter, ParameterTuple
 from gpucell.random import get_seed, set_seed
 from gpucell.context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context
 from gpucell import common, nn
+from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkpoint
 from gpucell.jit import jit
 from gpucell import profiler
 from gpucell.backend.device_info import device_info, memory_stats, reset_peak_memory_stats
@@ -25,6 +26,7 @@ __all__ = [
     "dtype", "DType", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "float32",
     "float64", "float_", "int_", "half", "single", "double",
     "Tensor", "from_numpy", "from_dlpack", "Parameter", "ParameterTuple", "ops", "nn", "common",
+    "save_checkpoint", "load_checkpoint", "load_param_into_net",
     "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit",
     "profiler", "device_info", "memory_stats", "reset_peak_memory_stats",
 ]
