@@ -1,4 +1,4 @@
-// Elementwise kernels: fill, select (where), the six comparisons and the fused threshold.
+// Elementwise kernels: fill, where (select), the six comparisons and the fused threshold.
 //
 // All are grid-stride loops over the C-ordered output, which is always a fresh contiguous array;
 // inputs are read through BroadcastIndex strides, so broadcast and non-contiguous inputs need no
@@ -13,7 +13,7 @@ __global__ void fill(T* __restrict__ out, index_t n, T value) {
 
 // out = cond ? x : y, all three broadcast to out's shape (operand order in ix: cond, x, y).
 template <typename T>
-__global__ void select(const bool* __restrict__ cond, const T* __restrict__ x, const T* __restrict__ y,
+__global__ void where(const bool* __restrict__ cond, const T* __restrict__ x, const T* __restrict__ y,
                        T* __restrict__ out, index_t n, BroadcastIndex ix) {
     for (index_t i = gc_global_thread(); i < n; i += gc_grid_threads()) {
         index_t off[3];

@@ -224,7 +224,7 @@ def empty(xp, shape, dtype):
     """A fresh C-contiguous output array (poisoned inside :func:`poison_outputs`)."""
     out = xp.empty(shape, dtype=dtype)
     if _poison and out.size:
-        out.view(np.uint8).fill(0xFF)
+        out.reshape(-1).view(np.uint8).fill(0xFF)  # reshape: 0-d arrays cannot change itemsize
     return out
 
 

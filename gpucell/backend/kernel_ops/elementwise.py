@@ -31,7 +31,7 @@ COMPARISONS = {
 }
 for _dtype in ALL_DTYPES:
     _c = kernels.ctype(_dtype)
-    kernels.register(_FILE, f"fill<{_c}>", f"select<{_c}>", f"compare<{_c}>")
+    kernels.register(_FILE, f"fill<{_c}>", f"where<{_c}>", f"compare<{_c}>")
 for _dtype in FLOAT_DTYPES:
     kernels.register(_FILE, f"threshold<{kernels.ctype(_dtype)}>")
 
@@ -60,7 +60,7 @@ def _check_fill_value(value, dtype: np.dtype):
         if not limits[0] <= int(value) <= limits[1]:
             raise ValueError(f"For 'Fill', the 'value' {value!r} is out of range [{limits[0]}, {limits[1]}] "
                              f"of {dtype}.")
-    elif math.isfinite(value) and abs(value) > np.finfo(dtype).max:
+    elif math.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
         raise ValueError(f"For 'Fill', the 'value' {value!r} overflows {dtype}.")
     return dtype.type(value)
 
@@ -117,7 +117,7 @@ def select(cond, x, y):
     if launcher is None:
         return np.where(cond, x, y)
     out = kernels.empty(backend.array_module(x), shape, x.dtype)
-    return _launch_elementwise(launcher, f"select<{kernels.ctype(x.dtype)}>", out, [cond, x, y])
+    return _launch_elementwise(launcher, f"where<{kernels.ctype(x.dtype)}>", out, [cond, x, y])
 
 
 def compare(name: str, x, y):

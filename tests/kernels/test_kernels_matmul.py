@@ -1,0 +1,68 @@
+"""matmul_bias: the kernel (emulated, and on the GPU) vs the NumPy reference.
+
+Every tile configuration is forced in turn; M, N and K have tails that are not multiples of the
+tile or of the 16-deep K slice; transposes, batching (with a shared 2-D operand), strided views,
+no bias, ReLU, 1-element and empty outputs. Tolerances: the summation order differs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from gpucell.backend.kernel_ops import matmul_bias
+from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES
+from kernel_testing import assert_close, assert_same
+
+matmul = importlib.import_module("gpucell.backend.kernel_ops.matmul")
+TOL = {np.dtype(np.float16): (2e-3, 2e-3), np.dtype(np.float32): (1e-5, 1e-5), np.dtype(np.float64): (1e-12, 1e-12)}
+# (batch_a, batch_b, M, N, K)
+CASES = [((), (), 37, 45, 29), ((2,), (), 33, 17, 50), ((2,), (2,), 1, 1, 1), ((), (3,), 66, 5, 16)]
+
+
+def _inputs(rng, dtype, batch_a, batch_b, m, n, k, ta, tb):
+    a = rng.standard_normal((*batch_a, k, m) if ta else (*batch_a, m, k)).astype(dtype)
+    b = rng.standard_normal((*batch_b, n, k) if tb else (*batch_b, k, n)).astype(dtype)
+    return a, b, rng.standard_normal(n).astype(dtype)
+
+
+@pytest.mark.parametrize("tile", matmul.TILES, ids=lambda t: "x".join(map(str, t)))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_matmul_bias(run, monkeypatch, tile, dtype):
+    monkeypatch.setattr(matmul, "_choose_tile", lambda *args: tile)
+    rng = np.random.default_rng(0)
+    cases = CASES if run.name != "gpu" else CASES + [((), (), 300, 513, 1030), ((4,), (4,), 129, 257, 64)]
+    for i, (batch_a, batch_b, m, n, k) in enumerate(cases):
+        ta, tb, relu = bool(i & 1), bool(i & 2), bool(i % 3)
+        a, b, bias = _inputs(rng, dtype, batch_a, batch_b, m, n, k, ta, tb)
+        kwargs = dict(transpose_a=ta, transpose_b=tb, relu=relu)
+        assert_close(matmul_bias(a, b, bias, **kwargs), run(matmul_bias, a, b, bias, **kwargs), *TOL[a.dtype])
+        assert_close(matmul_bias(a, b, **kwargs), run(matmul_bias, a, b, **kwargs), *TOL[a.dtype])
+
+
+def test_strided_views_need_no_copy(run):
+    rng = np.random.default_rng(1)
+    big = rng.standard_normal((3, 40, 50)).astype(np.float32)
+    a = big[:, ::2, 1:31]  # (3, 20, 30), rows strided by 2 and offset
+    b = big[0, 5:35, ::-2].T  # (25, 30) reversed columns, then transposed: op(b) = b.T is (30, 25)
+    assert_close(matmul_bias(a, b, transpose_b=True), run(matmul_bias, a, b, transpose_b=True), 1e-5, 1e-5)
+    c = np.moveaxis(rng.standard_normal((2, 3, 4, 5)).astype(np.float32), 0, 2)  # batch dims not flat
+    d = rng.standard_normal((5, 6)).astype(np.float32)
+    assert_close(matmul_bias(c, d), run(matmul_bias, c, d), 1e-5, 1e-5)
+
+
+def test_empty_and_k_zero(run):
+    empty = np.ones((0, 4), np.float32)
+    assert_same(matmul_bias(empty, np.ones((4, 3), np.float32)), run(matmul_bias, empty, np.ones((4, 3), np.float32)))
+    a, b, bias = np.ones((3, 0), np.float32), np.ones((0, 2), np.float32), np.array([-1.0, 2.0], np.float32)
+    assert_same(matmul_bias(a, b, bias, relu=True), run(matmul_bias, a, b, bias, relu=True))
+
+
+def test_tile_choice():
+    class Launcher:
+        sm_count = 132
+    assert matmul._choose_tile(4096, 4096, 1, Launcher) == (128, 128, 8, 8)
+    assert matmul._choose_tile(256, 1024, 1, Launcher) == (32, 32, 2, 2)
+    assert matmul._choose_tile(1024, 1024, 8, Launcher) == (128, 128, 8, 8)
