@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from gpucell.nn.cell import Cell
+from gpucell.nn.cell import Cell, structure
 
 __all__ = ["SequentialCell", "CellList"]
 
 
 def _check_cell(value, where: str, index) -> "Cell":
     if not isinstance(value, Cell):
-        raise TypeError(f"For '{where}', every element must be a Cell, but element {index} is "
-                        f"{type(value).__name__}.")
+        raise TypeError(f"For '{where}', every element must be a Cell, but element {index!r} is "
+                        f"{value!r:.60} of type '{type(value).__name__}'.")
     return value
 
 
@@ -24,17 +24,29 @@ class _IndexedCells(Cell):
     def _items(self) -> list:
         return list(self._cells.values())
 
-    def _rebuild(self, cells) -> None:
+    def _entries(self) -> list:
+        """``(name, cell)`` per child: the name given by an OrderedDict, or None for a numbered one."""
+        fixed = self.__dict__.get("_fixed_names", ())
+        return [(name if name in fixed else None, cell) for name, cell in self._cells.items()]
+
+    def _rebuild(self, entries) -> None:
+        """Registers ``entries`` (cells, or ``(name, cell)`` pairs); unnamed ones are numbered by position.
+
+        As in MindSpore, names from an OrderedDict survive append / del, numbered cells are renumbered.
+        """
         self._cells.clear()
-        for i, cell in enumerate(cells):
-            self._cells[str(i)] = cell
+        for i, entry in enumerate(entries):
+            name, cell = entry if isinstance(entry, tuple) else (None, entry)
+            key = name if name is not None else str(i)
+            self._cells[key] = cell
             if self._auto_prefix:
-                cell.update_parameters_name(f"{i}.")
+                cell.update_parameters_name(f"{key}.")
+        structure.epoch += 1  # which Cell sits where changed (jit plans watch this)
 
     def _index(self, index: int) -> int:
         if isinstance(index, bool) or not isinstance(index, int):
             raise TypeError(f"For '{self._kind}', an index must be an int or a slice, but got "
-                            f"{type(index).__name__}.")
+                            f"{index!r:.60} of type '{type(index).__name__}'.")
         n = len(self._cells)
         if not -n <= index < n:
             raise IndexError(f"For '{self._kind}', index {index} is out of range for {n} cells.")
@@ -46,17 +58,18 @@ class _IndexedCells(Cell):
         return self._items()[self._index(index)]
 
     def __setitem__(self, index, cell) -> None:
-        items = self._items()
-        items[self._index(index)] = _check_cell(cell, self._kind, index)
-        self._rebuild(items)
+        entries = self._entries()
+        position = self._index(index)
+        entries[position] = (entries[position][0], _check_cell(cell, self._kind, index))
+        self._rebuild(entries)
 
     def __delitem__(self, index) -> None:
-        items = self._items()
+        entries = self._entries()
         if isinstance(index, slice):
-            del items[index]
+            del entries[index]
         else:
-            del items[self._index(index)]
-        self._rebuild(items)
+            del entries[self._index(index)]
+        self._rebuild(entries)
 
     def __len__(self) -> int:
         return len(self._cells)
@@ -67,7 +80,7 @@ class _IndexedCells(Cell):
     def append(self, cell: Cell) -> "_IndexedCells":
         """Adds ``cell`` at the end."""
         _check_cell(cell, self._kind, len(self))
-        self._rebuild(self._items() + [cell])
+        self._rebuild(self._entries() + [cell])
         return self
 
 
@@ -98,8 +111,12 @@ class SequentialCell(_IndexedCells):
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, cell in args[0].items():
-                self.insert_child_to_cell(name, _check_cell(cell, self._kind, name))
-                cell.update_parameters_name(f"{name}.")
+                if not isinstance(name, str) or not name or "." in name:
+                    raise KeyError(f"For '{self._kind}', a cell name must be a non-empty str without '.', "
+                                   f"but got {name!r}.")
+                _check_cell(cell, self._kind, name)
+            self.__dict__["_fixed_names"] = frozenset(args[0])
+            self._rebuild(list(args[0].items()))
             return
         cells = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
         for i, cell in enumerate(cells):
@@ -126,14 +143,14 @@ class CellList(_IndexedCells):
 
     def insert(self, index: int, cell: Cell) -> None:
         """Inserts ``cell`` before position ``index``."""
-        items = self._items()
-        items.insert(index, _check_cell(cell, self._kind, index))
-        self._rebuild(items)
+        entries = self._entries()
+        entries.insert(index, _check_cell(cell, self._kind, index))
+        self._rebuild(entries)
 
     def extend(self, cells) -> "CellList":
         """Appends every Cell of ``cells``."""
         cells = list(cells)
         for i, cell in enumerate(cells):
             _check_cell(cell, self._kind, i)
-        self._rebuild(self._items() + cells)
+        self._rebuild(self._entries() + cells)
         return self
