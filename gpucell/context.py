@@ -28,7 +28,7 @@ def set_context(**kwargs) -> None:
     if mode not in (GRAPH_MODE, PYNATIVE_MODE) or isinstance(mode, bool):
         raise ValueError(f"For 'set_context', 'mode' must be GRAPH_MODE (0) or PYNATIVE_MODE (1), "
                          f"but got {mode!r}.")
-    device_id = kwargs.get("device_id", 0)
+    device_id = kwargs.get("device_id", _settings.get("device_id", 0))
     if isinstance(device_id, bool) or not isinstance(device_id, int) or device_id < 0:
         raise ValueError(f"For 'set_context', 'device_id' must be an int >= 0, but got {device_id!r}.")
     if "device_target" in kwargs:
