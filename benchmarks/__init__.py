@@ -1,0 +1,1 @@
+"""gpucell's benchmarks: one script per question, a runner (``python -m benchmarks``), results/."""

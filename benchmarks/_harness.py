@@ -1,0 +1,153 @@
+"""Shared timing for the benchmark scripts: warm-up, repetitions, median and spread.
+
+A benchmark script ``benchmarks/<name>.py`` (the runner ``benchmarks/run.py`` finds every one whose
+name does not start with ``_``) accepts ``--quick`` (a short run, for CI) and ``--json PATH``, and
+writes to PATH a JSON object with at least ``rows``: a list of dicts with
+
+``case``      what was timed ("gpucell a + b", "cupy.add n=4096")
+``time_us``   median time of one call, microseconds
+``baseline``  the ``case`` this row is compared with (None for none)
+``ratio``     ``time_us / time_us of baseline`` (None for none; < 1 is faster than the baseline)
+
+and optionally ``spread_us`` (interquartile range), ``size`` (a number: the runner plots time
+against it, one line per ``series``, default the case) and ``series``. Other top-level keys
+(``device``, ``goal`` ...) are copied into the combined report as they are.
+
+On the GPU the harness times with CUDA events on the current stream (the time the GPU took,
+launch gaps included); on the CPU with ``time.perf_counter``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+from gpucell import backend  # noqa: E402
+from gpucell.backend import profiling as _dev  # noqa: E402
+
+__all__ = ["Timing", "time_fn", "compare", "rows_for", "parse_args", "write_json", "print_rows",
+           "device"]
+
+
+def device() -> str:
+    """The device gpucell runs on here ("GPU" or "CPU")."""
+    return backend.get_device()
+
+
+class Timing:
+    """Per-call times (seconds) of each repetition, with their median and interquartile range."""
+
+    __slots__ = ("samples",)
+
+    def __init__(self, samples: list[float]):
+        self.samples = samples
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        if len(self.samples) < 4:
+            return max(self.samples) - min(self.samples)
+        q = statistics.quantiles(self.samples, n=4)
+        return q[2] - q[0]
+
+    def __repr__(self) -> str:
+        return f"Timing(median={self.median * 1e6:.3f}us, spread={self.spread * 1e6:.3f}us, n={len(self.samples)})"
+
+
+def _batch(fn, number: int, on_gpu: bool) -> float:
+    """Seconds per call of ``number`` calls of ``fn``."""
+    if on_gpu:
+        start = _dev.device_timer()
+        for _ in range(number):
+            fn()
+        return _dev.elapsed_seconds(start, _dev.device_timer()) / number
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def _calibrate(fn, on_gpu: bool, min_batch_s: float) -> int:
+    """Calls per repetition so that one repetition lasts at least ``min_batch_s``."""
+    number = 1
+    while True:
+        took = _batch(fn, number, on_gpu) * number
+        if took >= min_batch_s or number >= 1 << 20:
+            return number
+        number = min(number * 10, max(number * 2, int(number * min_batch_s / max(took, 1e-9)) + 1))
+
+
+def time_fn(fn, *, quick: bool = False, repeat: int | None = None, number: int | None = None,
+            on_gpu: bool | None = None, min_batch_s: float | None = None) -> Timing:
+    """Times ``fn()``: warm-up, then ``repeat`` repetitions of ``number`` calls each.
+
+    ``number`` defaults to what makes a repetition last ``min_batch_s`` (1 ms quick, 10 ms full);
+    ``on_gpu`` (default: gpucell's device is the GPU) selects CUDA events over perf_counter.
+    """
+    on_gpu = device() == "GPU" if on_gpu is None else on_gpu
+    repeat = repeat or (5 if quick else 21)
+    min_batch_s = min_batch_s or (1e-3 if quick else 1e-2)
+    fn()  # first-call costs: compilation, caches, allocation
+    number = number or _calibrate(fn, on_gpu, min_batch_s)
+    return Timing([_batch(fn, number, on_gpu) for _ in range(repeat)])
+
+
+def compare(candidates: dict, *, quick: bool = False, repeat: int | None = None,
+            on_gpu: bool | None = None, min_batch_s: float | None = None) -> dict[str, Timing]:
+    """Times every ``name -> fn`` of ``candidates``, interleaving their repetitions so that drift
+    and noise of the machine fall on all of them alike."""
+    on_gpu = device() == "GPU" if on_gpu is None else on_gpu
+    repeat = repeat or (5 if quick else 21)
+    min_batch_s = min_batch_s or (1e-3 if quick else 1e-2)
+    numbers = {}
+    for name, fn in candidates.items():
+        fn()
+        numbers[name] = _calibrate(fn, on_gpu, min_batch_s)
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(repeat):
+        for name, fn in candidates.items():
+            samples[name].append(_batch(fn, numbers[name], on_gpu))
+    return {name: Timing(s) for name, s in samples.items()}
+
+
+def rows_for(timings: dict[str, Timing], baseline: str | None, **extra) -> list[dict]:
+    """Contract rows for ``timings``, each compared with ``timings[baseline]``; ``extra`` (e.g.
+    ``size=4096``) is added to every row."""
+    base = timings[baseline].median if baseline is not None else None
+    rows = []
+    for name, timing in timings.items():
+        rows.append({"case": name, "time_us": round(timing.median * 1e6, 3),
+                     "spread_us": round(timing.spread * 1e6, 3), "baseline": baseline,
+                     "ratio": round(timing.median / base, 3) if base else None, **extra})
+    return rows
+
+
+def parse_args(description: str, argv=None) -> argparse.Namespace:
+    """``--quick`` and ``--json PATH``, the options every benchmark script takes."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a short run (CI)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    return parser.parse_args(argv)
+
+
+def write_json(path: Path | None, result: dict) -> None:
+    if path is not None:
+        Path(path).write_text(json.dumps(result, indent=2))
+
+
+def print_rows(title: str, rows: list[dict]) -> None:
+    print(title)
+    width = max(len(r["case"]) for r in rows)
+    for r in rows:
+        ratio = f"{r['ratio']:7.2f}x {r['baseline']}" if r.get("ratio") is not None else ""
+        spread = f"(+-{r['spread_us']:.3f})" if r.get("spread_us") is not None else ""
+        print(f"  {r['case']:<{width}} {r['time_us']:12.3f} us {spread:>14}  {ratio}")
