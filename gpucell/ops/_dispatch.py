@@ -67,13 +67,14 @@ class _Hooks:
     a pair of them brackets the call (the profiler times it so). An empty tuple costs one check.
     """
 
-    __slots__ = ("recording", "record", "observers", "pre_observers")
+    __slots__ = ("recording", "record", "before_inplace", "observers", "pre_observers")
 
     def __init__(self):
         # Nodes are recorded only while a gradient transform (grad, value_and_grad) runs and
         # no_grad is not in force: plain inference builds no graph.
         self.recording = False
         self.record = None        # record(op, inputs, outputs, attrs) -> None, set by gpucell.autograd
+        self.before_inplace = None  # before_inplace(op, inputs): raises if a recorded node saved the target
         self.observers = ()       # each: observe(op, inputs, outputs, attrs)
         self.pre_observers = ()   # each: pre_observe(op, inputs, attrs); observers skip a call that raises
 
