@@ -34,6 +34,11 @@ from gpucell.backend import profiling as _dev  # noqa: E402
 __all__ = ["Timing", "time_fn", "compare", "rows_for", "parse_args", "write_json", "print_rows",
            "device"]
 
+# Repetitions and the least duration of one: enough in a quick run for a median that a busy CI
+# machine does not swing by more than a few per cent.
+QUICK_REPEAT, QUICK_BATCH_S = 9, 2e-3
+FULL_REPEAT, FULL_BATCH_S = 21, 1e-2
+
 
 def device() -> str:
     """The device gpucell runs on here ("GPU" or "CPU")."""
@@ -90,12 +95,12 @@ def time_fn(fn, *, quick: bool = False, repeat: int | None = None, number: int |
             on_gpu: bool | None = None, min_batch_s: float | None = None) -> Timing:
     """Times ``fn()``: warm-up, then ``repeat`` repetitions of ``number`` calls each.
 
-    ``number`` defaults to what makes a repetition last ``min_batch_s`` (1 ms quick, 10 ms full);
+    ``number`` defaults to what makes a repetition last ``min_batch_s`` (2 ms quick, 10 ms full);
     ``on_gpu`` (default: gpucell's device is the GPU) selects CUDA events over perf_counter.
     """
     on_gpu = device() == "GPU" if on_gpu is None else on_gpu
-    repeat = repeat or (5 if quick else 21)
-    min_batch_s = min_batch_s or (1e-3 if quick else 1e-2)
+    repeat = repeat or (QUICK_REPEAT if quick else FULL_REPEAT)
+    min_batch_s = min_batch_s or (QUICK_BATCH_S if quick else FULL_BATCH_S)
     fn()  # first-call costs: compilation, caches, allocation
     number = number or _calibrate(fn, on_gpu, min_batch_s)
     return Timing([_batch(fn, number, on_gpu) for _ in range(repeat)])
@@ -106,8 +111,8 @@ def compare(candidates: dict, *, quick: bool = False, repeat: int | None = None,
     """Times every ``name -> fn`` of ``candidates``, interleaving their repetitions so that drift
     and noise of the machine fall on all of them alike."""
     on_gpu = device() == "GPU" if on_gpu is None else on_gpu
-    repeat = repeat or (5 if quick else 21)
-    min_batch_s = min_batch_s or (1e-3 if quick else 1e-2)
+    repeat = repeat or (QUICK_REPEAT if quick else FULL_REPEAT)
+    min_batch_s = min_batch_s or (QUICK_BATCH_S if quick else FULL_BATCH_S)
     numbers = {}
     for name, fn in candidates.items():
         fn()

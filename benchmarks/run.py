@@ -119,7 +119,8 @@ def table(report: dict) -> str:
     body = []
     for name, entry in report["benchmarks"].items():
         if entry["status"] != "ok":
-            body.append([name, f"{entry['status'].upper()}: {entry['error']}", "", "", "", ""])
+            error = entry["error"] if len(entry["error"]) <= 70 else entry["error"][:67] + "..."
+            body.append([name, f"{entry['status'].upper()}: {error}", "", "", "", ""])
             continue
         for row in entry["result"]["rows"]:
             spread = row.get("spread_us")

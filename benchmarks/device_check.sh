@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One command for a GPU machine (no network, its own Python with cupy, numpy, pytest, torch and
+# nvidia-ml-py preinstalled), run from the checkout; installs nothing:
+#
+#     benchmarks/device_check.sh OUT_DIR
+#
+# Runs every GPU-marked test and every benchmark with --quick, within six minutes, and writes
+# OUT_DIR/report.json (date, gpu, driver, cupy, tests {passed, failed, skipped, errors}, benchmark
+# figures) and OUT_DIR/log.txt. Without a GPU it still writes a report that says why.
+# PYTHON=/path/to/python picks the interpreter (default: python, else python3).
+set -uo pipefail
+if [ $# -lt 1 ]; then
+    echo "usage: benchmarks/device_check.sh OUT_DIR [runner options, e.g. --only op_overhead]" >&2
+    exit 2
+fi
+OUT_DIR=$(mkdir -p "$1" && cd "$1" && pwd) || { echo "cannot create $1" >&2; exit 2; }
+cd "$(dirname "$0")/.." || exit 2
+PY=${PYTHON:-$(command -v python || command -v python3)}
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONDONTWRITEBYTECODE=1
+shift
+exec "$PY" benchmarks/_device_check.py "$OUT_DIR" "$@"
