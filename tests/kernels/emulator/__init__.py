@@ -27,10 +27,13 @@ CXX = shutil.which("g++") or shutil.which("c++")
 FLAGS = ("-std=c++20", "-O1", "-fPIC", "-shared", "-pthread", "-ffp-contract=off", "-w")
 
 
-def driver_source(filename: str) -> str:
-    """The C++ translation unit that exposes every registered instantiation of ``filename``."""
-    exports = ",\n".join(f'    {{"{e}", &emu::entry<&{e}>}}' for e in kernels.name_expressions(filename))
-    return (f'#include "{HEADER.name}"\n{kernels.source(filename)}\n'
+def driver_source(filename: str, source: str | None = None, expressions=None) -> str:
+    """The C++ translation unit exposing every registered instantiation of ``kernels/filename``
+    (or of the given ``source`` and ``expressions``, for the emulator's own tests)."""
+    source = kernels.source(filename) if source is None else source
+    expressions = kernels.name_expressions(filename) if expressions is None else expressions
+    exports = ",\n".join(f'    {{"{e}", &emu::entry<&{e}>}}' for e in expressions)
+    return (f'#include "{HEADER.name}"\n{source}\n'
             f"static const emu::Export gc_exports[] = {{\n{exports}\n}};\nGC_EMU_EXPORTS()\n")
 
 
@@ -41,16 +44,18 @@ class Emulator:
     # Small on purpose: grid-stride loops then take several trips even on small test inputs.
     max_blocks = 3
 
-    def __init__(self, cache_dir: pathlib.Path):
+    def __init__(self, cache_dir: pathlib.Path, sources: dict[str, tuple[str, list[str]]] | None = None):
+        """Starts building every kernels/*.cu (or each ``sources[name] = (source, expressions)``)."""
         self.cache_dir = pathlib.Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-        self._builds = {name: self._pool.submit(self._build, name) for name in kernels.kernel_files()}
+        drivers = ({name: driver_source(name) for name in kernels.kernel_files()} if sources is None
+                   else {name: driver_source(name, *given) for name, given in sources.items()})
+        self._builds = {name: self._pool.submit(self._build, name, text) for name, text in drivers.items()}
         self._libraries: dict[str, ctypes.CDLL] = {}
         self.launches: list[tuple[str, tuple, tuple]] = []  # (expression, grid, block) of each launch
 
-    def _build(self, filename: str) -> pathlib.Path:
-        source = driver_source(filename)
+    def _build(self, filename: str, source: str) -> pathlib.Path:
         version = subprocess.run([CXX, "--version"], capture_output=True, text=True).stdout
         key = hashlib.sha256("\0".join([source, HEADER.read_text(), " ".join(FLAGS), version]).encode())
         library = self.cache_dir / f"{filename}-{key.hexdigest()[:16]}.so"

@@ -31,6 +31,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -143,7 +144,13 @@ T shuffle(unsigned mask, T value, Source source_lane) {
     return out;
 }
 
-// Waits for the launch's threads; when no barrier has been released for 10 s while threads are
+// GPUCELL_EMU_DEADLOCK_S (default 10): seconds without any barrier progress that mean deadlock.
+inline std::chrono::milliseconds deadlock_timeout() {
+    const char* value = std::getenv("GPUCELL_EMU_DEADLOCK_S");
+    return std::chrono::milliseconds(value ? (long long)(std::atof(value) * 1000) : 10000);
+}
+
+// Waits for the launch's threads; when no barrier has been released for that long while threads are
 // still running (a __syncthreads or shuffle that not every thread reaches), fails the launch and
 // releases the waiters, so a bad kernel fails its test instead of hanging it.
 inline void watch(const std::atomic<unsigned>& finished, unsigned n, Block& current) {
@@ -154,7 +161,7 @@ inline void watch(const std::atomic<unsigned>& finished, unsigned n, Block& curr
         if (progress.load() != seen) {
             seen = progress.load();
             last_change = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - last_change > std::chrono::seconds(10)) {
+        } else if (std::chrono::steady_clock::now() - last_change > deadlock_timeout()) {
             fail("deadlock: a __syncthreads or shuffle was not reached by every live thread of a block");
             current.sync.wake();
             for (Warp& w : current.warps) w.sync.wake();
