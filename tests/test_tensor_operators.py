@@ -113,8 +113,7 @@ def test_matmul_promotes(device):
 
 
 def test_matmul_shape_error_names_both_dims(device):
-    with pytest.raises(ValueError, match=r"For 'MatMul', the last dim of x \(5\) must equal the first dim "
-                                         r"of w \(4\)"):
+    with pytest.raises(ValueError, match=r"For 'MatMul', .*\b5\b.*\b4\b.*\(2, 5\) and \(4, 3\)"):
         Tensor(np.ones((2, 5)), device=device) @ Tensor(np.ones((4, 3)), device=device)
 
 
