@@ -385,7 +385,7 @@ def test_delattr_unregisters():
     del net.dense
     assert "dense.weight" not in _names(net)
     with pytest.raises(AttributeError, match="'Net' object has no attribute 'dense'"):
-        net.dense
+        _ = net.dense
 
 
 def test_assignment_before_super_init_is_refused():

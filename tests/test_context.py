@@ -26,7 +26,8 @@ def _run(code: str, device_env: str | None):
     if device_env is not None:
         env["GPUCELL_DEVICE"] = device_env
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120, check=False)
 
 
 def test_set_and_get_device_target(device, restore_context):

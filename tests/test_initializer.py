@@ -9,8 +9,20 @@ import gpucell as ms
 from gpucell import Tensor
 from gpucell.common import initializer as common_init
 from gpucell.common.initializer import (
-    Constant, Dirac, HeNormal, HeUniform, Identity, Initializer, Normal, One, Orthogonal, TruncatedNormal,
-    Uniform, XavierNormal, XavierUniform, Zero, initializer,
+    Constant,
+    Dirac,
+    HeNormal,
+    HeUniform,
+    Identity,
+    Initializer,
+    Normal,
+    One,
+    Orthogonal,
+    TruncatedNormal,
+    Uniform,
+    XavierUniform,
+    Zero,
+    initializer,
 )
 
 

@@ -100,7 +100,7 @@ def test_no_cuda_array_interface_on_cpu():
     t = Tensor([1.0], device="CPU")
     assert not hasattr(t, "__cuda_array_interface__")
     with pytest.raises(AttributeError, match="CPU Tensor has no __cuda_array_interface__"):
-        t.__cuda_array_interface__
+        _ = t.__cuda_array_interface__
 
 
 @pytest.mark.gpu
@@ -111,7 +111,7 @@ def test_cuda_array_interface_on_gpu():
     cai = t.__cuda_array_interface__
     assert cai["shape"] == (2,) and cai["typestr"] == "<f4"
     assert cai["data"][0] == t._data.data.ptr
-    assert tuple(int(v) for v in t.__dlpack_device__())[0] == 2
+    assert int(t.__dlpack_device__()[0]) == 2
     cp = backend.cupy
     view = cp.asarray(t)
     t[1] = 7.0

@@ -6,8 +6,8 @@ import types
 import numpy as np
 import pytest
 
-import gpucell as ms
 import gpucell as mindspore
+import gpucell as ms
 from gpucell import Parameter, ParameterTuple, Tensor, nn, ops
 from gpucell.common.initializer import initializer
 
