@@ -36,7 +36,7 @@ class Log:
     """Writes every line to log.txt and to stdout as it comes."""
 
     def __init__(self, path: Path):
-        self._file = open(path, "w", buffering=1)
+        self._file = open(path, "w", buffering=1)  # noqa: SIM115 - open for the whole check
 
     def __call__(self, text: str = "") -> None:
         self._file.write(text + "\n")

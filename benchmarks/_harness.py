@@ -31,8 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from gpucell import backend  # noqa: E402
 from gpucell.backend import profiling as _dev  # noqa: E402
 
-__all__ = ["Timing", "time_fn", "compare", "rows_for", "parse_args", "write_json", "print_rows",
-           "device"]
+__all__ = [
+    "Timing",
+    "compare",
+    "device",
+    "parse_args",
+    "print_rows",
+    "rows_for",
+    "time_fn",
+    "write_json",
+]
 
 # Repetitions and the least duration of one: enough in a quick run for a median that a busy CI
 # machine does not swing by more than a few per cent.
@@ -65,7 +73,8 @@ class Timing:
         return q[2] - q[0]
 
     def __repr__(self) -> str:
-        return f"Timing(median={self.median * 1e6:.3f}us, spread={self.spread * 1e6:.3f}us, n={len(self.samples)})"
+        return (f"Timing(median={self.median * 1e6:.3f}us, spread={self.spread * 1e6:.3f}us, "
+                f"n={len(self.samples)})")
 
 
 def _batch(fn, number: int, on_gpu: bool) -> float:

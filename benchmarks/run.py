@@ -33,7 +33,8 @@ _SIZE_IN_CASE = re.compile(r"[\s,(\[]*\b(?:n|N|size|shape)\s*=\s*[\dx_.e+]+[)\]]
 
 def discover(folder: Path = HERE) -> list[str]:
     """Names of the benchmark scripts in ``folder``, sorted."""
-    return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem not in NOT_BENCHMARKS)
+    return sorted(p.stem for p in folder.glob("*.py")
+                  if not p.stem.startswith("_") and p.stem not in NOT_BENCHMARKS)
 
 
 def check_contract(result) -> str | None:
@@ -62,20 +63,25 @@ def run_one(name: str, quick: bool, timeout: float, folder: Path = HERE) -> dict
     """Runs ``folder/<name>.py`` and returns its entry of the combined report."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{name}.json"
-        cmd = [sys.executable, str(folder / f"{name}.py"), "--json", str(out)] + (["--quick"] if quick else [])
+        cmd = [sys.executable, str(folder / f"{name}.py"), "--json", str(out)]
+        cmd += ["--quick"] if quick else []
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         start = time.perf_counter()
         try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT,
+                                  check=False)
         except subprocess.TimeoutExpired as exc:
-            output = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            output = exc.stdout or ""
+            if isinstance(output, bytes):
+                output = output.decode(errors="replace")
             return {"status": "timeout", "seconds": round(time.perf_counter() - start, 2),
                     "error": f"no result within {timeout:.0f} s", "output": output[-4000:]}
         entry = {"seconds": round(time.perf_counter() - start, 2), "output": done.stdout[-4000:]}
         if done.returncode != 0:
-            return {**entry, "status": "failed", "error": f"exit status {done.returncode}: "
-                    + (done.stderr.strip().splitlines() or ["(no stderr)"])[-1], "stderr": done.stderr[-4000:]}
+            last = (done.stderr.strip().splitlines() or ["(no stderr)"])[-1]
+            return {**entry, "status": "failed", "error": f"exit status {done.returncode}: {last}",
+                    "stderr": done.stderr[-4000:]}
         if not out.is_file():
             return {**entry, "status": "bad-output", "error": "it wrote no --json file"}
         try:
@@ -129,7 +135,7 @@ def table(report: dict) -> str:
                          "" if row["ratio"] is None else f"{row['ratio']:.2f}x",
                          row["baseline"] or ""])
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
-    fmt = "  ".join("{:<%d}" % w if i in (0, 1, 5) else "{:>%d}" % w for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:<{w}}}" if i in (0, 1, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
     return "\n".join([rule, fmt.format(*head), rule, *(fmt.format(*r) for r in body), rule])
 
@@ -159,8 +165,10 @@ def plot(report: dict, folder: Path) -> list[Path]:
                 series.setdefault(r.get("series") or _SIZE_IN_CASE.sub("", r["case"]).strip(), []).append(r)
             for label, points in series.items():
                 points.sort(key=lambda r: r["size"])
-                ax_t.plot([p["size"] for p in points], [p["time_us"] for p in points], marker="o", label=label)
-                compared = [p for p in points if p.get("ratio") and p.get("baseline") not in (None, p["case"])]
+                ax_t.plot([p["size"] for p in points], [p["time_us"] for p in points], marker="o",
+                          label=label)
+                compared = [p for p in points
+                            if p.get("ratio") and p.get("baseline") not in (None, p["case"])]
                 if compared:
                     bases = {_SIZE_IN_CASE.sub("", p["baseline"]).strip() for p in compared}
                     ax_s.plot([p["size"] for p in compared], [1 / p["ratio"] for p in compared], marker="o",
@@ -178,7 +186,8 @@ def plot(report: dict, folder: Path) -> list[Path]:
                     xerr=[r.get("spread_us") or 0 for r in rows])
             for i, r in enumerate(rows):
                 if r["ratio"] is not None:
-                    ax.annotate(f"{r['ratio']:.2f}x {r['baseline']}", (r["time_us"] + (r.get("spread_us") or 0), i),
+                    end = r["time_us"] + (r.get("spread_us") or 0)
+                    ax.annotate(f"{r['ratio']:.2f}x {r['baseline']}", (end, i),
                                 xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
             ax.invert_yaxis()
             ax.set(xscale="log", xlabel="time (us, log)", title=name)
@@ -225,7 +234,8 @@ def main(argv=None) -> int:
         if entry["status"] != "ok":
             print(f"  {entry['status']}: {entry['error']}", flush=True)
 
-    where = device.get("gpu") or (f"cpu-{platform.machine()}" if device.get("backend") == "CPU" else "unknown")
+    where = device.get("gpu") or (f"cpu-{platform.machine()}" if device.get("backend") == "CPU"
+                                  else "unknown")
     stem = f"{now:%Y-%m-%d}_{_slug(where)}{'_quick' if args.quick else ''}"
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{stem}.json"

@@ -26,7 +26,7 @@ import json
 import os
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -37,17 +37,33 @@ from gpucell.nn import cell as _cell
 from gpucell.ops import _dispatch
 from gpucell.tensor import Tensor
 
-__all__ = ["profile", "record_function", "FunctionEvent", "KeyAverages", "Row"]
+__all__ = ["FunctionEvent", "KeyAverages", "Row", "profile", "record_function"]
 
 _perf = time.perf_counter
-_active: "profile | None" = None
+_active: profile | None = None
 
 
 class FunctionEvent:
     """One call: an op, a Cell or a ``record_function`` block. Times are in seconds."""
 
-    __slots__ = ("kind", "name", "type", "scope", "start", "cpu", "child", "device", "device_start",
-                 "mem", "shapes", "depth", "_ev0", "_ev1", "_nvtx", "_cell")
+    __slots__ = (
+        "_cell",
+        "_ev0",
+        "_ev1",
+        "_nvtx",
+        "child",
+        "cpu",
+        "depth",
+        "device",
+        "device_start",
+        "kind",
+        "mem",
+        "name",
+        "scope",
+        "shapes",
+        "start",
+        "type",
+    )
 
     def __init__(self, kind: str, name: str, type_: str, scope: str, nvtx: bool):
         self.kind = kind          # "op", "cell" or "user"
@@ -78,8 +94,16 @@ class FunctionEvent:
 class Row:
     """The calls of one name added up (one line of :meth:`KeyAverages.table`)."""
 
-    __slots__ = ("kind", "name", "type", "calls", "cpu_total", "self_cpu_total", "device_total",
-                 "peak_mem")
+    __slots__ = (
+        "calls",
+        "cpu_total",
+        "device_total",
+        "kind",
+        "name",
+        "peak_mem",
+        "self_cpu_total",
+        "type",
+    )
 
     def __init__(self, kind: str, name: str, type_: str):
         self.kind, self.name, self.type = kind, name, type_
@@ -152,7 +176,8 @@ class KeyAverages(list):
         head.append("% wall")
         body = []
         for r in rows:
-            line = [r.name, r.type if r.kind == "cell" else r.kind, str(r.calls), _ms(r.cpu_total), _ms(r.self_cpu_total),
+            line = [r.name, r.type if r.kind == "cell" else r.kind, str(r.calls), _ms(r.cpu_total),
+                    _ms(r.self_cpu_total),
                     f"{r.cpu_avg * 1e6:.1f}"]
             if on_device:
                 line += [_ms(r.device_total),
@@ -199,7 +224,7 @@ class profile:
         self._gpu = False
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def __enter__(self) -> "profile":
+    def __enter__(self) -> profile:  # noqa: PYI034 - typing.Self needs Python 3.11
         global _active
         if _active is not None:
             raise RuntimeError("For 'profile', another profile is already active; profiles do not nest.")
@@ -404,7 +429,7 @@ class record_function:
         self._event = None
         self._profile = None
 
-    def __enter__(self) -> "record_function":
+    def __enter__(self) -> record_function:  # noqa: PYI034 - typing.Self needs Python 3.11
         prof = _active
         if prof is not None and threading.get_ident() == prof._tid:
             self._profile = prof

@@ -58,7 +58,9 @@ def _script(folder: Path, name: str, body: str) -> None:
 def test_run_one_reports_ok_failed_bad_output_and_timeout(tmp_path):
     _script(tmp_path, "good", """
         import argparse, json
-        p = argparse.ArgumentParser(); p.add_argument("--quick", action="store_true"); p.add_argument("--json")
+        p = argparse.ArgumentParser()
+        p.add_argument("--quick", action="store_true")
+        p.add_argument("--json")
         a = p.parse_args()
         rows = [{"case": "x", "time_us": 2.0, "baseline": "x", "ratio": 1.0, "size": 8}]
         json.dump({"rows": rows, "quick": a.quick}, open(a.json, "w"))
@@ -80,8 +82,9 @@ def test_run_one_reports_ok_failed_bad_output_and_timeout(tmp_path):
 
 def test_table_shows_every_row_and_every_failure():
     report = {"benchmarks": {
-        "a": {"status": "ok", "result": {"rows": [_row(case="gpucell", time_us=2500.0, ratio=2.5, spread_us=3.0),
-                                                  _row(case="numpy", baseline="numpy")]}},
+        "a": {"status": "ok", "result": {"rows": [
+            _row(case="gpucell", time_us=2500.0, ratio=2.5, spread_us=3.0),
+            _row(case="numpy", baseline="numpy")]}},
         "b": {"status": "timeout", "error": "no result within 5 s"},
     }}
     text = run.table(report)
@@ -93,7 +96,8 @@ def test_plots_time_against_size_and_bars(tmp_path):
     pytest.importorskip("matplotlib")
     rows = [_row(case=f"gpucell n={n}", series="gpucell", size=n, time_us=n / 100, baseline=f"numpy n={n}",
                  ratio=0.5) for n in (10, 100, 1000)]
-    rows += [_row(case=f"numpy n={n}", size=n, time_us=n / 50, baseline=f"numpy n={n}") for n in (10, 100, 1000)]
+    rows += [_row(case=f"numpy n={n}", size=n, time_us=n / 50, baseline=f"numpy n={n}")
+             for n in (10, 100, 1000)]
     report = {"date": "2026-01-01T00:00:00", "device": {"backend": "CPU"}, "benchmarks": {
         "sized": {"status": "ok", "result": {"rows": rows}},
         "flat": {"status": "ok", "result": {"rows": [_row(), _row(case="b", ratio=2.0)]}},
@@ -115,11 +119,12 @@ def test_runner_quick_on_a_subset_writes_report_and_table(tmp_path):
     assert report["quick"] is True and list(report["benchmarks"]) == ["profiler_overhead"]
     entry = report["benchmarks"]["profiler_overhead"]
     assert entry["status"] == "ok"
-    assert {r["case"] for r in entry["result"]["rows"]} >= {"gpucell a + b, no profile", "Cell call, profiling"}
+    cases = {r["case"] for r in entry["result"]["rows"]}
+    assert cases >= {"gpucell a + b, no profile", "Cell call, profiling"}
     assert "profiler_overhead" in done.stdout and "ratio" in done.stdout
 
 
 def test_runner_rejects_unknown_names():
-    done = subprocess.run([sys.executable, "benchmarks/run.py", "--only", "nope"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    done = subprocess.run([sys.executable, "benchmarks/run.py", "--only", "nope"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "unknown benchmark(s) nope" in done.stderr

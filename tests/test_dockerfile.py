@@ -104,7 +104,8 @@ def test_install_uses_the_cuda12_extra_and_existing_extras():
     for command in installs:
         for group in re.findall(r"\.\[([^\]]+)\]", command):
             for extra in group.split(","):
-                assert extra.strip() in extras, f"{command!r} names the extra {extra!r}, not in pyproject.toml"
+                assert extra.strip() in extras, \
+                    f"{command!r} names the extra {extra!r}, not in pyproject.toml"
 
 
 def test_default_command_is_the_demo_and_the_kernel_cache_is_a_volume():

@@ -180,17 +180,14 @@ def test_a_failing_cell_leaves_the_parent_correct():
 
 
 def test_hooks_are_removed_when_the_block_raises():
-    with pytest.raises(KeyError):
-        with profile():
-            raise KeyError("x")
+    with pytest.raises(KeyError), profile():
+        raise KeyError("x")
     assert _hooks_are_empty()
 
 
 def test_profiles_do_not_nest():
-    with profile():
-        with pytest.raises(RuntimeError, match="already active"):
-            with profile():
-                pass
+    with profile(), pytest.raises(RuntimeError, match="already active"), profile():
+        pass
     assert _hooks_are_empty()
     with profile() as again:  # usable again afterwards
         _tensor((2,), "CPU") + 1.0

@@ -19,7 +19,7 @@ import numpy as np
 
 from gpucell import _config, backend
 
-__all__ = ["device_info", "memory_stats", "reset_peak_memory_stats", "kernel_cache_dir", "format_info"]
+__all__ = ["device_info", "format_info", "kernel_cache_dir", "memory_stats", "reset_peak_memory_stats"]
 
 _CUPY_DEFAULT_CACHE = "~/.cupy/kernel_cache"
 _peak_pool_bytes = 0
@@ -64,7 +64,7 @@ def kernel_cache_dir() -> str:
     if cupy is not None:
         try:
             return cupy.cuda.compiler.get_cache_dir()
-        except Exception:  # noqa: BLE001 - older CuPy: fall through to its documented default
+        except Exception:  # noqa: BLE001, S110 - older CuPy: fall through to its documented default
             pass
     return os.path.expanduser(_CUPY_DEFAULT_CACHE)
 
@@ -162,7 +162,7 @@ def _nvml_facts(info: dict, errors: dict, buses: list) -> None:
     finally:
         try:
             pynvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - shutting down is best effort
             pass
 
 
@@ -239,10 +239,10 @@ def format_info(info: dict) -> str:
         lines += [
             f"GPU {gpu['index']}:            {gpu.get('name', 'n/a')}"
             + (f" (compute {gpu['compute_capability']})" if gpu.get("compute_capability") else ""),
-            f"  memory:         total {_bytes(gpu.get('memory_total'))}, used "
-            f"{_bytes(gpu.get('memory_used'))}, free {_bytes(gpu.get('memory_free'))}",
-            f"  utilisation:    gpu {_or_na(gpu.get('utilization_gpu'), '%')}, memory "
-            f"{_or_na(gpu.get('utilization_memory'), '%')}",
+            (f"  memory:         total {_bytes(gpu.get('memory_total'))}, used "
+             f"{_bytes(gpu.get('memory_used'))}, free {_bytes(gpu.get('memory_free'))}"),
+            (f"  utilisation:    gpu {_or_na(gpu.get('utilization_gpu'), '%')}, memory "
+             f"{_or_na(gpu.get('utilization_memory'), '%')}"),
             f"  temperature:    {_or_na(gpu.get('temperature_c'), ' C')}",
         ]
     if not info["gpus"]:

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from gpucell.backend import cupy, gpu_available
 
-__all__ = ["device_timer", "elapsed_seconds", "synchronize", "nvtx_available", "nvtx_push", "nvtx_pop",
-           "PoolPeak"]
+__all__ = [
+    "PoolPeak",
+    "device_timer",
+    "elapsed_seconds",
+    "nvtx_available",
+    "nvtx_pop",
+    "nvtx_push",
+    "synchronize",
+]
 
 
 def device_timer():
@@ -59,8 +66,9 @@ class PoolPeak(_Hook):
     """Tracks bytes handed out by CuPy's pool while active (a ``with`` block, this thread only).
 
     ``current`` starts at the pool's used bytes and follows every block taken and returned;
-    ``peak`` is its maximum. CuPy's pool keeps no high-water mark of its own, and a memory hook is the exact way to
-    get one; it costs a Python call per allocation, so only the profiler installs it.
+    ``peak`` is its maximum. CuPy's pool keeps no high-water mark of its own, and a memory hook is
+    the exact way to get one; it costs a Python call per allocation, so only the profiler installs
+    it.
     On the CPU the block does nothing and both stay 0.
     """
 
@@ -87,8 +95,7 @@ class PoolPeak(_Hook):
     def malloc_postprocess(self, **kwargs):
         if kwargs.get("mem_ptr"):
             self.current += kwargs["mem_size"]
-            if self.current > self.peak:
-                self.peak = self.current
+            self.peak = max(self.peak, self.current)
 
     def free_postprocess(self, **kwargs):
         self.current -= kwargs["mem_size"]
