@@ -18,7 +18,7 @@ from gpucell import backend
 from gpucell.backend import kernels, philox
 from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES, acc_dtype, check_array, check_arrays, check_same_device
 
-__all__ = ["dropout", "dropout2d", "keep_threshold"]
+__all__ = ["dropout", "dropout2d", "keep_threshold", "check_keep_prob"]
 
 _FILE = "dropout.cu"
 _PER_THREAD = 4  # GC_DROPOUT_ELEMENTS_PER_THREAD
@@ -59,14 +59,20 @@ def dropout(x, keep_prob: float, rng_state):
     return _dropout(x, keep_prob, rng_state, unit_size=1)
 
 
-def _check(op: str, x, keep_prob, rng_state) -> None:
-    check_arrays(op, FLOAT_DTYPES, x=x)
+def check_keep_prob(op: str, keep_prob, name: str = "keep_prob") -> float:
+    """``keep_prob`` as a float in [0, 1], else the TypeError / ValueError naming ``op`` and ``name``."""
     if isinstance(keep_prob, (bool, np.bool_)) or not isinstance(keep_prob, numbers.Real):
-        raise TypeError(f"For '{op}', the 'keep_prob' must be a float, but got {keep_prob!r} "
+        raise TypeError(f"For '{op}', the '{name}' must be a float, but got {keep_prob!r} "
                         f"with type '{type(keep_prob).__name__}'.")
     if not 0.0 <= keep_prob <= 1.0:
-        raise ValueError(f"For '{op}', the 'keep_prob' must be in range of [0.0, 1.0], but got {keep_prob} "
+        raise ValueError(f"For '{op}', the '{name}' must be in range of [0.0, 1.0], but got {keep_prob} "
                          f"with type '{type(keep_prob).__name__}'.")
+    return float(keep_prob)
+
+
+def _check(op: str, x, keep_prob, rng_state) -> None:
+    check_arrays(op, FLOAT_DTYPES, x=x)
+    check_keep_prob(op, keep_prob)
     check_array(op, "rng_state", rng_state)
     check_same_device(op, x=x, rng_state=rng_state)
     if rng_state.dtype != np.uint64 or tuple(rng_state.shape) != (2,) or not rng_state.flags.c_contiguous:
