@@ -14,6 +14,8 @@ from gpucell import ops
 from gpucell.parameter import Parameter, ParameterTuple
 from gpucell.random import get_seed, set_seed
 from gpucell.context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context
+from gpucell.autograd import GradOperation, grad, no_grad, value_and_grad
+from gpucell.backend.streams import Event, Stream, current_stream
 from gpucell import common, nn
 from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkpoint
 from gpucell.jit import jit

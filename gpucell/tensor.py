@@ -379,3 +379,6 @@ from gpucell.ops import indexing as _ix  # noqa: E402
 from gpucell.ops import linalg as _la  # noqa: E402
 from gpucell.ops import shape as _sh  # noqa: E402
 from gpucell.ops._dispatch import apply as _apply  # noqa: E402
+from gpucell.ops.tensor_methods import install as _install_methods  # noqa: E402
+
+_install_methods(Tensor)  # x.sum(), x.reshape(), x.exp()... as MindSpore's Tensor has them

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable, Iterator
 
+from gpucell.autograd import cell_grad as _cell_grad
+from gpucell.ops._dispatch import hooks as _op_hooks
 from gpucell.parameter import Parameter, ParameterTuple
 
 __all__ = ["Cell", "HookHandle"]
@@ -325,7 +327,10 @@ class Cell:
         return output
 
     def _run_construct(self, inputs: tuple, kwargs: dict):
-        """Runs construct; the autograd layer replaces this for Cells that define ``bprop``."""
+        """Runs construct; while a gradient transform records, a Cell that defines ``bprop`` or has
+        backward hooks goes through gpucell.autograd, which wires them into the graph."""
+        if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):
+            return _cell_grad.call(self, inputs, kwargs)
         return self.construct(*inputs, **kwargs)
 
     def _register(self, table: OrderedDict, hook, kind: str) -> HookHandle:
@@ -343,6 +348,11 @@ class Cell:
     def register_forward_hook(self, hook) -> HookHandle:
         """``hook(cell, inputs, output)`` runs after construct; a non-None return replaces the output."""
         return self._register(self._forward_hooks, hook, "register_forward_hook")
+
+    def register_backward_hook(self, hook) -> HookHandle:
+        """``hook(cell, grad_input, grad_output)`` runs in the backward pass once the gradients of
+        this Cell's inputs are known (tuples of Tensors); a non-None return replaces grad_input."""
+        return self._register(self._backward_hooks, hook, "register_backward_hook")
 
     # -- printing ------------------------------------------------------------------------------
     def extend_repr(self) -> str:

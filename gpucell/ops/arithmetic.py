@@ -10,6 +10,7 @@ import numpy as np
 
 from gpucell.backend import cupy
 from gpucell.ops._dispatch import Op, apply, gpu_ufunc
+from gpucell.ops._util import sum_to
 
 __all__ = ["add", "sub", "mul", "div", "floor_divide", "mod", "pow", "neg", "abs",
            "ADD", "SUB", "MUL", "DIV", "FLOORDIV", "MOD", "POW", "NEG", "ABS"]
@@ -26,19 +27,74 @@ def _true_divide(xp):
     return forward
 
 
-def _ufunc_op(name: str, ufunc: str, promote: bool = True) -> Op:
-    return Op(name, getattr(np, ufunc), gpu_ufunc(ufunc), promote=promote)
+def _ufunc_op(name: str, ufunc: str, backward=None, promote: bool = True, saves: str = "inputs") -> Op:
+    return Op(name, getattr(np, ufunc), gpu_ufunc(ufunc), backward=backward, promote=promote,
+              saves=saves)
 
 
-ADD = _ufunc_op("Add", "add")
-SUB = _ufunc_op("Sub", "subtract")
-MUL = _ufunc_op("Mul", "multiply")
-DIV = Op("Div", _true_divide(np), _true_divide(cupy) if cupy is not None else None, promote=True)
-FLOORDIV = _ufunc_op("FloorDiv", "floor_divide")
-MOD = _ufunc_op("FloorMod", "remainder")
-POW = _ufunc_op("Pow", "power")
-NEG = _ufunc_op("Neg", "negative", promote=False)
-ABS = _ufunc_op("Abs", "absolute", promote=False)
+# Backward rules: ``ctx`` is the recorded node; each returns one gradient (or None) per input, in
+# the input's shape (``sum_to`` undoes broadcasting; the engine casts to the input's dtype).
+def _add_backward(ctx, g):
+    return (sum_to(g, ctx.shape(0)) if ctx.needs(0) else None,
+            sum_to(g, ctx.shape(1)) if ctx.needs(1) else None)
+
+
+def _sub_backward(ctx, g):
+    return (sum_to(g, ctx.shape(0)) if ctx.needs(0) else None,
+            sum_to(neg(g), ctx.shape(1)) if ctx.needs(1) else None)
+
+
+def _mul_backward(ctx, g):
+    a, b = ctx.input(0), ctx.input(1)
+    return (sum_to(g * b, ctx.shape(0)) if ctx.needs(0) else None,
+            sum_to(g * a, ctx.shape(1)) if ctx.needs(1) else None)
+
+
+def _div_backward(ctx, g):
+    a, b = ctx.input(0), ctx.input(1)
+    ga = g / b
+    return (sum_to(ga, ctx.shape(0)) if ctx.needs(0) else None,
+            sum_to(neg(ga * a / b), ctx.shape(1)) if ctx.needs(1) else None)
+
+
+def _pow_backward(ctx, g):
+    from gpucell.ops.elementwise import log, where_positive
+
+    x, y = ctx.input(0), ctx.input(1)
+    gx = sum_to(g * y * x ** (y - 1), ctx.shape(0)) if ctx.needs(0) else None
+    gy = None
+    if ctx.needs(1):
+        # d(x^y)/dy = x^y log x, taken as 0 where x <= 0 (the real power is not defined there).
+        gy = sum_to(where_positive(x, g * x ** y * log(where_positive(x, x, 1.0))), ctx.shape(1))
+    return gx, gy
+
+
+def _neg_backward(ctx, g):
+    return neg(g)
+
+
+def _abs_backward(ctx, g):
+    from gpucell.ops.elementwise import sign
+
+    return g * sign(ctx.input(0))
+
+
+def _mod_backward(ctx, g):
+    x, y = ctx.input(0), ctx.input(1)
+    return (sum_to(g, ctx.shape(0)) if ctx.needs(0) else None,
+            sum_to(neg(g * floor_divide(x, y)), ctx.shape(1)) if ctx.needs(1) else None)
+
+
+ADD = _ufunc_op("Add", "add", _add_backward, saves="none")
+SUB = _ufunc_op("Sub", "subtract", _sub_backward, saves="none")
+MUL = _ufunc_op("Mul", "multiply", _mul_backward)
+DIV = Op("Div", _true_divide(np), _true_divide(cupy) if cupy is not None else None, promote=True,
+         backward=_div_backward)
+FLOORDIV = _ufunc_op("FloorDiv", "floor_divide")  # piecewise constant: no gradient
+MOD = _ufunc_op("FloorMod", "remainder", _mod_backward)
+POW = _ufunc_op("Pow", "power", _pow_backward)
+NEG = _ufunc_op("Neg", "negative", _neg_backward, promote=False, saves="none")
+ABS = _ufunc_op("Abs", "absolute", _abs_backward, promote=False)
 
 
 def add(input, other):

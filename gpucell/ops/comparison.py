@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell.backend import array_module, kernel_ops
 from gpucell.ops._dispatch import Op, apply, gpu_ufunc
 
 __all__ = ["gt", "ge", "lt", "le", "equal", "not_equal", "greater", "greater_equal", "less",
@@ -14,12 +15,28 @@ def _op(name: str, ufunc: str, promote: bool = True) -> Op:
     return Op(name, getattr(np, ufunc), gpu_ufunc(ufunc), promote=promote)
 
 
-GREATER = _op("Greater", "greater")
-GREATER_EQUAL = _op("GreaterEqual", "greater_equal")
-LESS = _op("Less", "less")
-LESS_EQUAL = _op("LessEqual", "less_equal")
-EQUAL = _op("Equal", "equal")
-NOT_EQUAL = _op("NotEqual", "not_equal")
+def _compare(code: str):
+    """The compare kernel (kernels/elementwise.cu) or its NumPy reference; a Python number takes
+    the tensor's dtype, as in MindSpore (``gt(float32 tensor, 0.1)`` compares in float32)."""
+    def forward(a, b):
+        if not hasattr(a, "dtype"):
+            a = array_module(b).asarray(a, dtype=b.dtype)
+        elif not hasattr(b, "dtype"):
+            b = array_module(a).asarray(b, dtype=a.dtype)
+        return kernel_ops.compare(code, a, b)
+    return forward
+
+
+def _compare_op(name: str, code: str) -> Op:
+    return Op(name, _compare(code), promote=True)
+
+
+GREATER = _compare_op("Greater", "gt")
+GREATER_EQUAL = _compare_op("GreaterEqual", "ge")
+LESS = _compare_op("Less", "lt")
+LESS_EQUAL = _compare_op("LessEqual", "le")
+EQUAL = _compare_op("Equal", "eq")
+NOT_EQUAL = _compare_op("NotEqual", "ne")
 LOGICAL_AND = _op("LogicalAnd", "logical_and", promote=False)
 LOGICAL_OR = _op("LogicalOr", "logical_or", promote=False)
 LOGICAL_XOR = _op("LogicalXor", "logical_xor", promote=False)

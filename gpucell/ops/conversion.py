@@ -1,11 +1,11 @@
-"""cast and copy."""
+"""cast, copy and stop_gradient."""
 
 from __future__ import annotations
 
 from gpucell import dtype as _dt
 from gpucell.ops._dispatch import Op, apply
 
-__all__ = ["cast", "copy"]
+__all__ = ["cast", "copy", "stop_gradient"]
 
 
 def _cast(a, dtype):
@@ -16,8 +16,17 @@ def _copy(a):
     return a.copy()
 
 
-CAST = Op("Cast", _cast)
-COPY = Op("Copy", _copy)
+def _same(a):
+    return a
+
+
+def _cast_backward(ctx, g):
+    return g  # the engine casts the gradient back to the input's dtype
+
+
+CAST = Op("Cast", _cast, backward=_cast_backward, saves="none")
+COPY = Op("Copy", _copy, backward=lambda ctx, g: g, saves="none")
+STOP_GRADIENT = Op("StopGradient", _same)  # no backward: the result is a constant to autograd
 
 
 def cast(input, dtype):
@@ -27,9 +36,19 @@ def cast(input, dtype):
     >>> ms.ops.cast(ms.Tensor([1, 2]), ms.float32)
     Tensor(shape=[2], dtype=Float32, value= [ 1.00000000e+00,  2.00000000e+00])
     """
-    return apply(CAST, input, dtype=_dt.to_dtype(dtype, "Cast").numpy)
+    return apply(CAST, input, dtype=_dt.to_dtype(dtype).numpy)
 
 
 def copy(input):
     """A new tensor with a copy of ``input``'s data."""
     return apply(COPY, input)
+
+
+def stop_gradient(value):
+    """``value`` unchanged, but no gradient flows back through it (shares its data).
+
+    >>> import gpucell as ms
+    >>> ms.grad(lambda x: x * ms.ops.stop_gradient(x))(ms.Tensor([3.0])).asnumpy()
+    array([3.], dtype=float32)
+    """
+    return apply(STOP_GRADIENT, value)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from gpucell import backend
-from gpucell.ops._dispatch import Op
+from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._util import scatter_add, sum_to
 from gpucell.tensor import Tensor
 
 __all__ = ["GETITEM", "SETITEM", "normalize_index"]
@@ -104,5 +105,38 @@ def _setitem(a, value, index):
     return a
 
 
-GETITEM = Op("Getitem", _getitem)
-SETITEM = Op("Setitem", _setitem, inplace=True)
+def _is_basic(key) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(item, _BASIC) for item in items)
+
+
+def _getitem_grad(g, shape, index):
+    xp = backend.array_module(g)
+    if _is_basic(index):
+        out = xp.zeros(shape, g.dtype)
+        out[index] = g
+        return out
+    # Advanced indices may repeat a position: scatter-add at the flat positions they select.
+    grid = xp.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    return scatter_add(xp, shape, grid[normalize_index(index, grid, "Tensor.__getitem__")], g)
+
+
+def _getitem_backward(ctx, g):
+    return apply(GETITEM_GRAD, g, shape=ctx.shape(0), index=ctx.attrs["index"])
+
+
+def _setitem_backward(ctx, g):
+    # The written region of the old value no longer reaches the output; the value reaches it
+    # broadcast, so its gradient is the region's gradient summed back to its shape.
+    index = ctx.attrs["index"]
+    g_target = None
+    if ctx.needs(0):
+        g_target = g.copy()
+        g_target[index] = 0
+    g_value = sum_to(g[index], ctx.shape(1)) if ctx.needs(1) else None
+    return g_target, g_value
+
+
+GETITEM = Op("Getitem", _getitem, backward=_getitem_backward, saves="none")
+GETITEM_GRAD = Op("GetitemGrad", _getitem_grad)
+SETITEM = Op("Setitem", _setitem, backward=_setitem_backward, inplace=True, saves="none")

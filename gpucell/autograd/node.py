@@ -1,0 +1,234 @@
+"""Graph nodes, recorded by ``ops._dispatch.apply`` while a gradient transform runs.
+
+A tensor that takes part in the graph holds ``_node = (node, index)``: the node that produced it
+and which of that node's outputs it is. A node holds, per input, the ``(node, index)`` edge it
+reads from (None for inputs that need no gradient), what its backward rule reads (``Op.saves``),
+the input shapes and dtypes, and the stream its forward ran on.
+
+Saved buffers are registered so that an in-place write into one of them (``t[i] = v``,
+``ops.assign``) raises instead of silently changing what the backward will read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucell.autograd import streams as _streams
+from gpucell.backend import array_module, is_gpu_array
+from gpucell.ops._dispatch import Op, hooks, wrap
+from gpucell.tensor import Tensor
+
+__all__ = ["Node", "Leaf", "record", "before_inplace", "release", "clear_saved", "saved_count"]
+
+_FLOAT_KINDS = "fc"
+
+
+class Node:
+    """One recorded op call; also the ``ctx`` its backward rule receives."""
+
+    __slots__ = ("op", "edges", "saved", "out", "shapes", "dtypes", "attrs", "stream", "out_meta",
+                 "__weakref__")
+
+    def __init__(self, op: Op, edges: tuple, saved, out, shapes, dtypes, attrs: dict, stream,
+                 out_meta):
+        self.op = op
+        self.edges = edges
+        self.saved = saved        # input arrays / Python scalars, or None
+        self.out = out            # output array (tuple of arrays for multi-output), or None
+        self.shapes = shapes      # per input: shape, or None for a Python scalar
+        self.dtypes = dtypes      # per input: numpy dtype, or None
+        self.attrs = attrs
+        self.stream = stream
+        self.out_meta = out_meta  # multi-output ops: per output (shape, dtype, xp), for zero grads
+
+    # -- what backward rules read --------------------------------------------------------------
+    def input(self, i: int):
+        """Input ``i`` as the forward saw it: a Tensor outside the graph, or a Python number."""
+        if self.saved is None:
+            raise RuntimeError(f"For '{self.op.name}', the saved inputs were already released: the "
+                               f"backward of this graph has run once (retain the graph to run it again).")
+        value = self.saved[i]
+        return wrap(value) if _is_array(value) else value
+
+    @property
+    def output(self) -> Tensor:
+        if self.out is None:
+            raise RuntimeError(f"For '{self.op.name}', the saved output was already released.")
+        return wrap(self.out)
+
+    @property
+    def outputs(self) -> tuple:
+        return tuple(wrap(o) for o in self.out)
+
+    def shape(self, i: int) -> tuple:
+        return self.shapes[i]
+
+    def dtype(self, i: int):
+        return self.dtypes[i]
+
+    def needs(self, i: int) -> bool:
+        """Whether input ``i`` wants a gradient (rules skip the work for the others)."""
+        return self.edges[i] is not None
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def __repr__(self) -> str:
+        return f"Node({self.op.name})"
+
+
+class Leaf:
+    """Where gradients for one differentiated tensor (an input position or a weight) collect."""
+
+    __slots__ = ("tensor", "grad", "stream", "edges", "__weakref__")
+
+    def __init__(self, tensor: Tensor):
+        self.tensor = tensor
+        self.grad = None
+        self.stream = None
+        self.edges = ()
+
+    @property
+    def name(self) -> str:
+        return getattr(self.tensor, "name", "input")
+
+    def __repr__(self) -> str:
+        return f"Leaf({self.name})"
+
+
+# id(array) -> [array, count, op name]: the buffers that recorded nodes saved and still hold.
+_saved: dict[int, list] = {}
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray) or is_gpu_array(value)
+
+
+def _hold(array, op_name: str) -> None:
+    entry = _saved.get(id(array))
+    if entry is None:
+        _saved[id(array)] = [array, 1, op_name]
+    else:
+        entry[1] += 1
+
+
+def _drop(array) -> None:
+    entry = _saved.get(id(array))
+    if entry is not None:
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del _saved[id(array)]
+
+
+def saved_count() -> int:
+    """How many distinct buffers recorded nodes still hold for their backward (tests, debugging)."""
+    return len(_saved)
+
+
+def clear_saved() -> None:
+    """Forgets every registered buffer (a gradient transform ends; its graph is gone)."""
+    _saved.clear()
+
+
+def release(node: Node) -> None:
+    """Frees what ``node`` saved for its backward."""
+    if node.saved is not None:
+        for value in node.saved:
+            if _is_array(value):
+                _drop(value)
+        node.saved = None
+    if node.out is not None:
+        for value in (node.out if node.op.multi_output else (node.out,)):
+            _drop(value)
+        node.out = None
+
+
+def _is_tracked_float(array) -> bool:
+    return array.dtype.kind in _FLOAT_KINDS
+
+
+def record(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
+    """Installed as ``hooks.record``: adds a node for ``op(inputs) -> outputs`` to the graph."""
+    if op.inplace:
+        _record_inplace(op, inputs, outputs, attrs)
+        return
+    edges = []
+    shapes = []
+    dtypes = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            edges.append(x._node)
+            a = x._data
+            shapes.append(a.shape)
+            dtypes.append(a.dtype)
+        else:
+            edges.append(None)
+            shapes.append(None)
+            dtypes.append(None)
+    saves = op.saves
+    saved = None
+    if saves == "inputs" or saves == "both":
+        saved = tuple(x._data if isinstance(x, Tensor) else x for x in inputs)
+        for value in saved:
+            if _is_array(value):
+                _hold(value, op.name)
+    out = None
+    if op.multi_output:
+        arrays = tuple(o._data for o in outputs)
+        out_meta = tuple((a.shape, a.dtype, array_module(a)) for a in arrays)
+        if saves == "output" or saves == "both":
+            out = arrays
+            for a in arrays:
+                _hold(a, op.name)
+        node = Node(op, tuple(edges), saved, out, tuple(shapes), tuple(dtypes), attrs,
+                    _streams._active.current(), out_meta)
+        for i, o in enumerate(outputs):
+            if _is_tracked_float(o._data):
+                o._node = (node, i)
+        return
+    if saves == "output" or saves == "both":
+        out = outputs._data
+        _hold(out, op.name)
+    node = Node(op, tuple(edges), saved, out, tuple(shapes), tuple(dtypes), attrs,
+                _streams._active.current(), None)
+    if _is_tracked_float(outputs._data):
+        outputs._node = (node, 0)
+
+
+def before_inplace(op: Op, inputs: tuple) -> None:
+    """Installed as ``hooks.before_inplace``: refuses writes that would corrupt a recorded graph."""
+    target = inputs[0]
+    if not isinstance(target, Tensor):
+        return
+    entry = _saved.get(id(target._data))
+    if entry is not None and entry[0] is target._data:
+        raise RuntimeError(
+            f"For '{op.name}', the tensor written in place (shape {target.shape}, {target.dtype}) "
+            f"was saved by '{entry[2]}' for the backward pass, so the write would make the gradient "
+            f"wrong. Write into a copy (t = t.copy()) or make the update outside the gradient "
+            f"transform.")
+    ref = target._node
+    if ref is not None and isinstance(ref[0], Leaf):
+        raise RuntimeError(
+            f"For '{op.name}', the tensor written in place (shape {target.shape}, {target.dtype}) is "
+            f"one that the gradient is taken with respect to; write into a copy instead "
+            f"(t = t.copy()).")
+
+
+def _record_inplace(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
+    # Only a differentiable write (t[index] = value) gets here: the target now holds a new value
+    # that depends on its old value and on ``value``, so it moves to a new node.
+    target = inputs[0]
+    if not _is_tracked_float(target._data):
+        return
+    edges = tuple(x._node if isinstance(x, Tensor) else None for x in inputs)
+    shapes = tuple(x.shape if isinstance(x, Tensor) else None for x in inputs)
+    dtypes = tuple(x._data.dtype if isinstance(x, Tensor) else None for x in inputs)
+    node = Node(op, edges, None, None, shapes, dtypes, attrs, _streams._active.current(), None)
+    target._node = (node, 0)
+
+
+def install() -> None:
+    hooks.record = record
+    hooks.before_inplace = before_inplace

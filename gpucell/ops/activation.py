@@ -1,0 +1,159 @@
+"""Activations: relu, sigmoid, tanh, gelu, silu, softmax and log_softmax (the softmax kernel)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gpucell import backend
+from gpucell.backend import array_module, kernel_ops
+from gpucell.ops._dispatch import Op, apply, gpu_ufunc
+from gpucell.ops._util import check_axis, check_float, check_tensor
+
+__all__ = ["relu", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax"]
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_C = math.sqrt(2.0 / math.pi)
+_np_erf = np.frompyfunc(math.erf, 1, 1)
+_gpu_erf = None
+
+
+def _erf(a):
+    """erf elementwise in ``a``'s dtype (NumPy has none: math.erf on the CPU, CUDA's erf on the GPU)."""
+    global _gpu_erf
+    if isinstance(a, np.ndarray):
+        return _np_erf(a).astype(a.dtype)
+    if _gpu_erf is None:
+        _gpu_erf = backend.cupy.ElementwiseKernel("T x", "T y", "y = erf(x)", "gpucell_erf")
+    return _gpu_erf(a.astype(np.float32)).astype(a.dtype) if a.dtype == np.float16 else _gpu_erf(a)
+
+
+def _relu(a):
+    return array_module(a).maximum(a, a.dtype.type(0))
+
+
+def _sigmoid(a):
+    xp = array_module(a)
+    return (1 / (1 + xp.exp(-a))).astype(a.dtype, copy=False)
+
+
+def _gelu(a, approximate):
+    xp = array_module(a)
+    if approximate == "tanh":
+        return (0.5 * a * (1 + xp.tanh(_TANH_C * (a + 0.044715 * a ** 3)))).astype(a.dtype, copy=False)
+    return (0.5 * a * (1 + _erf(a * a.dtype.type(_SQRT_HALF)))).astype(a.dtype, copy=False)
+
+
+def _gelu_grad(g, a, approximate):
+    xp = array_module(a)
+    if approximate == "tanh":
+        inner = _TANH_C * (a + 0.044715 * a ** 3)
+        t = xp.tanh(inner)
+        d = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * _TANH_C * (1 + 3 * 0.044715 * a * a)
+    else:
+        d = 0.5 * (1 + _erf(a * a.dtype.type(_SQRT_HALF))) + a * xp.exp(-0.5 * a * a) * _INV_SQRT_2PI
+    return (g * d).astype(a.dtype, copy=False)
+
+
+def _silu(a):
+    return (a * _sigmoid(a)).astype(a.dtype, copy=False)
+
+
+def _softmax(a, axis, log):
+    return kernel_ops.softmax(a, axis, log)
+
+
+def _relu_backward(ctx, g):
+    from gpucell.ops.selection import select
+
+    return select(ctx.output > 0, g, 0.0)
+
+
+def _silu_backward(ctx, g):
+    x = ctx.input(0)
+    s = sigmoid(x)
+    return g * (s + x * s * (1 - s))
+
+
+def _softmax_backward(ctx, g):
+    from gpucell.ops.reduction import sum as reduce_sum
+
+    out = ctx.output
+    axis = ctx.attrs["axis"]
+    if ctx.attrs["log"]:
+        from gpucell.ops.elementwise import exp
+
+        return g - exp(out) * reduce_sum(g, axis, keepdim=True)
+    return out * (g - reduce_sum(g * out, axis, keepdim=True))
+
+
+RELU = Op("ReLU", _relu, backward=_relu_backward, saves="output")
+SIGMOID = Op("Sigmoid", _sigmoid, backward=lambda ctx, g: g * ctx.output * (1 - ctx.output),
+             saves="output")
+TANH = Op("Tanh", np.tanh, gpu_ufunc("tanh"), backward=lambda ctx, g: g * (1 - ctx.output * ctx.output),
+          saves="output")
+GELU = Op("GeLU", _gelu, backward=lambda ctx, g: apply(GELU_GRAD, g, ctx.input(0),
+                                                         approximate=ctx.attrs["approximate"]))
+GELU_GRAD = Op("GeLUGrad", _gelu_grad)
+SILU = Op("SiLU", _silu, backward=_silu_backward)
+SOFTMAX = Op("Softmax", _softmax, backward=_softmax_backward, saves="output")
+
+
+def relu(input):
+    """``max(input, 0)`` elementwise."""
+    check_tensor("ReLU", "input", input)
+    return apply(RELU, input)
+
+
+def sigmoid(input):
+    """``1 / (1 + exp(-input))``."""
+    check_tensor("Sigmoid", "input", input)
+    check_float("Sigmoid", "input", input)
+    return apply(SIGMOID, input)
+
+
+def tanh(input):
+    check_tensor("Tanh", "input", input)
+    check_float("Tanh", "input", input)
+    return apply(TANH, input)
+
+
+def gelu(input_x, approximate="none"):
+    """GeLU, exact (``approximate='none'``, with erf) or with the tanh approximation."""
+    check_tensor("GeLU", "input_x", input_x)
+    check_float("GeLU", "input_x", input_x)
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"For 'GeLU', the 'approximate' must be 'none' or 'tanh', but got {approximate!r}.")
+    return apply(GELU, input_x, approximate=approximate)
+
+
+def silu(x):
+    """``x * sigmoid(x)``."""
+    check_tensor("SiLU", "x", x)
+    check_float("SiLU", "x", x)
+    return apply(SILU, x)
+
+
+def softmax(input, axis=-1, *, dtype=None):
+    """``exp(input) / sum(exp(input))`` along ``axis``, computed stably.
+
+    >>> import gpucell as ms
+    >>> ms.ops.softmax(ms.Tensor([0.0, 0.0])).asnumpy()
+    array([0.5, 0.5], dtype=float32)
+    """
+    check_tensor("Softmax", "input", input)
+    if dtype is not None:
+        input = input.astype(dtype)
+    check_float("Softmax", "input", input)
+    axis = check_axis("Softmax", axis, input.ndim)
+    return apply(SOFTMAX, input, axis=axis, log=False)
+
+
+def log_softmax(logits, axis=-1):
+    """``log(softmax(logits))`` along ``axis``, computed stably."""
+    check_tensor("LogSoftmax", "logits", logits)
+    check_float("LogSoftmax", "logits", logits)
+    axis = check_axis("LogSoftmax", axis, logits.ndim)
+    return apply(SOFTMAX, logits, axis=axis, log=True)

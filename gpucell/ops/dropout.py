@@ -1,0 +1,79 @@
+"""dropout and dropout2d on the Philox kernels (kernels/dropout.cu).
+
+The generator state ``[seed, offset]`` lives on the data's device (gpucell.random.philox_state)
+and each call advances it, so the same seed gives the same masks on CPU and GPU and a captured
+graph draws fresh masks on every replay.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from gpucell.backend import device_of, kernel_ops
+from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._util import check_bool, check_float, check_tensor
+from gpucell.random import philox_state
+
+__all__ = ["dropout", "dropout2d", "check_keep_prob", "DROPOUT", "DROPOUT2D"]
+
+
+def _forward(kernel):
+    def forward(a, keep_prob):
+        return kernel(a, keep_prob, philox_state(device_of(a)))
+    return forward
+
+
+def _backward(ctx, g_out, g_mask):
+    keep_prob = ctx.attrs["keep_prob"]
+    if keep_prob == 0:
+        return g_out * 0.0
+    mask = ctx.outputs[1]
+    return g_out * mask.astype(g_out.dtype) * (1.0 / keep_prob)
+
+
+DROPOUT = Op("Dropout", _forward(kernel_ops.dropout), backward=_backward, multi_output=True,
+             saves="output")
+DROPOUT2D = Op("Dropout2D", _forward(kernel_ops.dropout2d), backward=_backward, multi_output=True,
+               saves="output")
+
+
+def check_keep_prob(op: str, keep_prob, name: str = "keep_prob") -> float:
+    if isinstance(keep_prob, (bool, np.bool_)) or not isinstance(keep_prob, numbers.Real):
+        raise TypeError(f"For '{op}', the '{name}' must be a float, but got {keep_prob!r} with type "
+                        f"'{type(keep_prob).__name__}'.")
+    if not 0.0 <= keep_prob <= 1.0:
+        raise ValueError(f"For '{op}', the '{name}' must be in range of [0.0, 1.0], but got {keep_prob} "
+                         f"with type '{type(keep_prob).__name__}'.")
+    return float(keep_prob)
+
+
+def run_dropout(op: Op, x, keep_prob: float):
+    """``(output, Bool mask)`` of ``op`` (DROPOUT or DROPOUT2D) on ``x``."""
+    check_tensor(op.name, "x", x)
+    check_float(op.name, "x", x)
+    if op is DROPOUT2D and x.ndim != 4:
+        raise ValueError(f"For 'Dropout2D', the dimension of 'x' must be 4 (N, C, H, W), but got "
+                         f"{x.ndim} (shape {x.shape}).")
+    return apply(op, x, keep_prob=keep_prob)
+
+
+def dropout(input, p=0.5, training=True, seed=None):
+    """Zeroes each element with probability ``p`` and scales the rest by ``1 / (1 - p)``.
+
+    Identity when ``training`` is False. The generator is gpucell's Philox state
+    (``gpucell.set_seed``); ``seed`` is accepted for MindSpore compatibility and ignored.
+    """
+    p = check_keep_prob("dropout", p, "p")
+    if not check_bool("dropout", "training", training) or p == 0.0:
+        return input
+    return run_dropout(DROPOUT, input, 1.0 - p)[0]
+
+
+def dropout2d(input, p=0.5, training=True):
+    """Zeroes whole channels of an ``(N, C, H, W)`` input with probability ``p``; scales the rest."""
+    p = check_keep_prob("dropout2d", p, "p")
+    if not check_bool("dropout2d", "training", training) or p == 0.0:
+        return input
+    return run_dropout(DROPOUT2D, input, 1.0 - p)[0]
