@@ -1,7 +1,8 @@
 """save_checkpoint / load_checkpoint / load_param_into_net, with MindSpore's semantics.
 
 Files are safetensors (readable by other tools; loading runs no code), written atomically: a crash
-mid-save leaves the previous checkpoint intact. Loading validates everything (file structure,
+mid-save leaves the previous checkpoint intact (and a hidden ``.<name>.<pid>.<hex>.tmp`` beside it,
+which is safe to delete). Loading validates everything (file structure,
 CRC32s, then every shape and dtype against the net) before it writes a single Parameter, so a bad
 checkpoint raises and leaves the net unchanged.
 
@@ -215,7 +216,8 @@ def load_checkpoint(ckpt_file_name, net: Cell | None = None, strict_load: bool =
     truncated file raises ValueError naming the file and the problem. ``specify_prefix`` keeps
     only names starting with it, ``filter_prefix`` drops them (each a str or a list/tuple of str);
     when neither is given, ``choice_func(name) -> bool`` decides. With ``net``, the Parameters are
-    then loaded into it through ``load_param_into_net(net, params, strict_load)``.
+    then loaded into it through ``load_param_into_net(net, params, strict_load)``. The Parameters
+    are created on the current device.
     """
     where = "load_checkpoint"
     _check_bool(where, "strict_load", strict_load)
