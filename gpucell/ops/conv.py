@@ -1,0 +1,134 @@
+"""conv2d (NCHW): im2col through a strided view, then the matmul kernel, one call per group.
+
+Backward: the input gradient is ``weight.T @ grad`` scattered back by slice-adds (col2im), the
+weight gradient ``grad @ cols.T`` summed over the batch, the bias gradient a per-channel sum. All
+of it runs on the matmul / reduce kernels and elementwise copies, so a CUDA graph can capture it.
+"""
+
+from __future__ import annotations
+
+from gpucell.backend import array_module, kernel_ops
+from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._layer_util import (
+    add_windows, channel_sum, crop_hw, needs, out_size, pad_hw, pair, resolve_pads, spread, windows,
+)
+from gpucell.ops._util import check_float, check_int, check_tensor
+
+__all__ = ["conv2d", "conv2d_padded", "CONV2D", "CONV2D_GRAD"]
+
+
+def _cols(x, kernel, stride, dilation, pads, groups):
+    """im2col: (N, groups, C/groups * kh * kw, OH * OW) and the output size."""
+    xp = array_module(x)
+    padded = pad_hw(x, pads)
+    out_hw = out_size("Conv2D", x.shape[2:], kernel, stride, dilation, pads)
+    cols = xp.ascontiguousarray(windows(padded, kernel, stride, dilation, out_hw))
+    n, c = x.shape[:2]
+    return cols.reshape(n, groups, c // groups * kernel[0] * kernel[1], out_hw[0] * out_hw[1]), out_hw
+
+
+def _conv2d(x, w, b=None, *, stride, dilation, pads, groups):
+    xp = array_module(x)
+    kernel = w.shape[2:]
+    cols, out_hw = _cols(x, kernel, stride, dilation, pads, groups)
+    n, o = x.shape[0], w.shape[0]
+    wm = w.reshape(groups, o // groups, -1)
+    if groups == 1:
+        out = kernel_ops.matmul_bias(wm[0], cols[:, 0])
+    else:
+        out = xp.empty((n, groups, o // groups, cols.shape[-1]), dtype=x.dtype)
+        for gi in range(groups):
+            out[:, gi] = kernel_ops.matmul_bias(wm[gi], cols[:, gi])
+    out = out.reshape(n, o, out_hw[0], out_hw[1])
+    if b is not None:
+        out += b.reshape(1, o, 1, 1)
+    return out
+
+
+def _conv2d_grad(g, x, w, *, stride, dilation, pads, groups, wanted):
+    xp = array_module(g)
+    n, c = x.shape[:2]
+    o, kernel = w.shape[0], w.shape[2:]
+    g3 = g.reshape(n, groups, o // groups, -1)
+    grads = []
+    if wanted[0]:
+        wm = w.reshape(groups, o // groups, -1)
+        gcols = xp.empty((n, groups, wm.shape[-1], g3.shape[-1]), dtype=g.dtype)
+        for gi in range(groups):
+            gcols[:, gi] = kernel_ops.matmul_bias(wm[gi], g3[:, gi], transpose_a=True)
+        h, wd = x.shape[2:]
+        padded = xp.zeros((n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]), dtype=g.dtype)
+        add_windows(padded, gcols.reshape(n, c, kernel[0], kernel[1], *g.shape[2:]), kernel, stride,
+                    dilation, g.shape[2:])
+        grads.append(crop_hw(padded, pads, (h, wd)))
+    if wanted[1]:
+        cols, _ = _cols(x, kernel, stride, dilation, pads, groups)
+        gw = xp.empty((groups, o // groups, cols.shape[2]), dtype=g.dtype)
+        for gi in range(groups):
+            per_sample = kernel_ops.matmul_bias(g3[:, gi], cols[:, gi], transpose_b=True)
+            gw[gi] = kernel_ops.reduce("sum", per_sample, axis=0)
+        grads.append(gw.reshape(w.shape))
+    if len(wanted) > 2 and wanted[2]:
+        grads.append(channel_sum(g.reshape(n, o, -1)))
+    return tuple(grads)
+
+
+def _backward(ctx, g):
+    wanted = needs(ctx, len(ctx.shapes))
+    return spread(wanted, apply(CONV2D_GRAD, g, ctx.input(0), ctx.input(1), wanted=wanted,
+                                **ctx.attrs))
+
+
+CONV2D = Op("Conv2D", _conv2d, backward=_backward)
+CONV2D_GRAD = Op("Conv2DGrad", _conv2d_grad, multi_output=True)
+
+
+def conv2d_padded(x, weight, bias, stride, dilation, pads, groups: int):
+    """conv2d with resolved geometry: ``pads`` is (top, bottom, left, right); checks the tensors."""
+    check_tensor("Conv2D", "x", x)
+    check_tensor("Conv2D", "weight", weight)
+    check_float("Conv2D", "x", x)
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"For 'Conv2D', 'x' and 'weight' must be 4-D (NCHW and (C_out, C_in/groups, kh, "
+                         f"kw)), but got shapes {x.shape} and {weight.shape}.")
+    if x.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+        raise ValueError(f"For 'Conv2D', 'x' must have {weight.shape[1] * groups} channels (weight "
+                         f"{weight.shape} with groups={groups}) and C_out must divide by groups, but got "
+                         f"x of shape {x.shape}.")
+    if x.dtype is not weight.dtype:
+        raise TypeError(f"For 'Conv2D', the dtype of 'x' ({x.dtype}) must equal the dtype of 'weight' "
+                        f"({weight.dtype}).")
+    out_size("Conv2D", x.shape[2:], weight.shape[2:], stride, dilation, pads)
+    attrs = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
+    if bias is None:
+        return apply(CONV2D, x, weight, **attrs)
+    check_tensor("Conv2D", "bias", bias)
+    if bias.shape != (weight.shape[0],) or bias.dtype is not x.dtype:
+        raise ValueError(f"For 'Conv2D', the 'bias' must have shape ({weight.shape[0]},) and dtype "
+                         f"{x.dtype}, but got shape {bias.shape} and dtype {bias.dtype}.")
+    return apply(CONV2D, x, weight, bias, **attrs)
+
+
+def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of NCHW ``input`` with ``weight`` (C_out, C_in / groups, kh, kw).
+
+    ``pad_mode``: 'valid' (no padding), 'same' (output H = ceil(H / stride)) or 'pad' (``padding``:
+    an int, (h, w) or (top, bottom, left, right)).
+
+    >>> import gpucell as ms, numpy as np
+    >>> x = ms.Tensor(np.ones((1, 1, 3, 3), np.float32))
+    >>> ms.ops.conv2d(x, ms.Tensor(np.ones((1, 1, 2, 2), np.float32))).shape
+    (1, 1, 2, 2)
+    """
+    stride = pair("Conv2D", "stride", stride)
+    dilation = pair("Conv2D", "dilation", dilation)
+    groups = check_int("Conv2D", "groups", groups)
+    if groups < 1:
+        raise ValueError(f"For 'Conv2D', the 'groups' must be >= 1, but got {groups}.")
+    check_tensor("Conv2D", "weight", weight)
+    check_tensor("Conv2D", "input", input)
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ValueError(f"For 'Conv2D', 'input' and 'weight' must be 4-D, but got shapes {input.shape} "
+                         f"and {weight.shape}.")
+    pads = resolve_pads("Conv2D", pad_mode, padding, input.shape[2:], weight.shape[2:], stride, dilation)
+    return conv2d_padded(input, weight, bias, stride, dilation, pads, groups)

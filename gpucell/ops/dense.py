@@ -1,0 +1,88 @@
+"""dense: ``x @ weight.T + bias`` (optionally followed by ReLU) in one matmul_bias call.
+
+The forward and the backward each cost one dispatch: the gradient op computes only the gradients
+asked for (input, weight, bias), all on the matmul kernel and the reduce kernel (capturable).
+"""
+
+from __future__ import annotations
+
+from gpucell.backend import kernel_ops
+from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._layer_util import needs, spread
+from gpucell.ops._util import check_float, check_tensor
+
+__all__ = ["dense", "dense_relu", "DENSE", "DENSE_RELU", "DENSE_GRAD"]
+
+
+def _dense(x, w, b=None, relu=False):
+    if x.ndim == 1:
+        return kernel_ops.matmul_bias(x.reshape(1, -1), w, b, transpose_b=True, relu=relu).reshape(-1)
+    return kernel_ops.matmul_bias(x, w, b, transpose_b=True, relu=relu)
+
+
+def _dense_grad(g, x, w, out=None, *, wanted):
+    n = w.shape[0]
+    if out is not None:  # fused ReLU: no gradient where the output was clipped
+        g = g * (out > 0)
+    g2 = g.reshape(-1, n)
+    grads = []
+    if wanted[0]:
+        grads.append(kernel_ops.matmul_bias(g2, w).reshape(x.shape))
+    if wanted[1]:
+        grads.append(kernel_ops.matmul_bias(g2, x.reshape(-1, w.shape[1]), transpose_a=True))
+    if len(wanted) > 2 and wanted[2]:
+        grads.append(kernel_ops.reduce("sum", g2, axis=0))
+    return tuple(grads)
+
+
+def _backward(ctx, g):
+    wanted = needs(ctx, len(ctx.shapes))
+    out = ctx.output if ctx.op is DENSE_RELU else None
+    return spread(wanted, apply(DENSE_GRAD, g, ctx.input(0), ctx.input(1), out, wanted=wanted))
+
+
+DENSE = Op("Dense", _dense, backward=_backward, saves="inputs")
+DENSE_RELU = Op("DenseReLU", lambda x, w, b=None: _dense(x, w, b, relu=True), backward=_backward,
+                saves="both")
+DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True)
+
+
+def check_dense(where: str, x, weight, bias) -> None:
+    check_tensor(where, "x", x)
+    check_tensor(where, "weight", weight)
+    check_float(where, "x", x)
+    if weight.ndim != 2:
+        raise ValueError(f"For '{where}', the 'weight' must be 2-D (out_channels, in_channels), but got "
+                         f"shape {weight.shape}.")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"For '{where}', the last dim of 'x' must equal in_channels {weight.shape[1]}, "
+                         f"but got x of shape {x.shape}.")
+    if x.dtype is not weight.dtype:
+        raise TypeError(f"For '{where}', the dtype of 'x' ({x.dtype}) must equal the dtype of 'weight' "
+                        f"({weight.dtype}).")
+    if bias is not None:
+        check_tensor(where, "bias", bias)
+        if bias.shape != (weight.shape[0],) or bias.dtype is not weight.dtype:
+            raise ValueError(f"For '{where}', the 'bias' must have shape ({weight.shape[0]},) and dtype "
+                             f"{weight.dtype}, but got shape {bias.shape} and dtype {bias.dtype}.")
+
+
+def dense(input, weight, bias=None):
+    """``input @ weight.T + bias`` over the last dim of ``input`` (any leading dims).
+
+    >>> import gpucell as ms
+    >>> ms.ops.dense(ms.Tensor([[1.0, 2.0]]), ms.Tensor([[1.0, 1.0]]), ms.Tensor([0.5])).asnumpy()
+    array([[3.5]], dtype=float32)
+    """
+    check_dense("Dense", input, weight, bias)
+    if bias is None:
+        return apply(DENSE, input, weight)
+    return apply(DENSE, input, weight, bias)
+
+
+def dense_relu(input, weight, bias=None):
+    """``relu(dense(input, weight, bias))`` fused into the matmul kernel (nn.Dense's 'relu')."""
+    if bias is None:
+        return apply(DENSE_RELU, input, weight)
+    return apply(DENSE_RELU, input, weight, bias)
+

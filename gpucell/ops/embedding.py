@@ -1,0 +1,82 @@
+"""embedding: rows of a table gathered by integer ids; the backward scatter-adds rows back.
+
+On the CPU an id outside [0, vocab) raises; on the GPU (where checking would synchronise) such ids
+read zeros and receive no gradient, as MindSpore's GPU Gather does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucell import backend
+from gpucell import dtype as _dt
+from gpucell.backend import array_module
+from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._util import check_tensor
+
+__all__ = ["embedding", "EMBEDDING"]
+
+_gpu_scatter_rows = None
+
+
+def _check_ids_cpu(ids, vocab: int) -> None:
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+        bad = ids[(ids < 0) | (ids >= vocab)].ravel()[0]
+        raise ValueError(f"For 'Embedding', every id must be in [0, {vocab}), but got {int(bad)}.")
+
+
+def _embedding(table, ids):
+    if isinstance(ids, np.ndarray):
+        _check_ids_cpu(ids, table.shape[0])
+        return table[ids]
+    xp = array_module(table)
+    valid = (ids >= 0) & (ids < table.shape[0])
+    rows = table[xp.where(valid, ids, 0)]
+    return xp.where(valid[..., None], rows, table.dtype.type(0))
+
+
+def _scatter_rows_gpu(out, ids, g):
+    global _gpu_scatter_rows
+    if _gpu_scatter_rows is None:
+        _gpu_scatter_rows = backend.cupy.ElementwiseKernel(
+            "T g, raw I ids, int64 width, int64 vocab", "raw T out",
+            "long long row = ids[i / width]; "
+            "if (row >= 0 && row < vocab) atomicAdd(&out[row * width + i % width], g);",
+            "gpucell_embedding_grad")
+    work = g if g.dtype != np.float16 else g.astype(np.float32)
+    acc = out if out.dtype == work.dtype else out.astype(work.dtype)
+    _gpu_scatter_rows(work.reshape(-1), ids.reshape(-1), np.int64(out.shape[1]), np.int64(out.shape[0]), acc)
+    return acc.astype(out.dtype, copy=False)
+
+
+def _embedding_grad(g, ids, *, vocab):
+    xp = array_module(g)
+    width = g.shape[-1]
+    out = xp.zeros((vocab, width), dtype=g.dtype)
+    if isinstance(g, np.ndarray):
+        np.add.at(out, ids.reshape(-1), g.reshape(-1, width))
+        return out
+    return _scatter_rows_gpu(out, ids, xp.ascontiguousarray(g))
+
+
+EMBEDDING = Op("Embedding", _embedding, saves="inputs",
+               backward=lambda ctx, g: (apply(EMBEDDING_GRAD, g, ctx.input(1), vocab=ctx.shape(0)[0]), None))
+EMBEDDING_GRAD = Op("EmbeddingGrad", _embedding_grad)
+
+
+def embedding(input, weight):
+    """Rows of ``weight`` (vocab, dim) picked by the integer ids ``input``: shape ``input.shape + (dim,)``.
+
+    >>> import gpucell as ms
+    >>> ms.ops.embedding(ms.Tensor([1, 0]), ms.Tensor([[0.0, 1.0], [2.0, 3.0]])).asnumpy()
+    array([[2., 3.],
+           [0., 1.]], dtype=float32)
+    """
+    check_tensor("Embedding", "input", input)
+    check_tensor("Embedding", "weight", weight)
+    if input.dtype.kind != _dt._INT:
+        raise TypeError(f"For 'Embedding', the dtype of 'input' must be an int type, but got {input.dtype}.")
+    if weight.ndim != 2:
+        raise ValueError(f"For 'Embedding', the 'weight' must be 2-D (vocab_size, embedding_size), but got "
+                         f"shape {weight.shape}.")
+    return apply(EMBEDDING, weight, input)

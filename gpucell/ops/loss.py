@@ -1,0 +1,211 @@
+"""Fused, numerically stable losses: softmax cross-entropy and binary cross-entropy with logits.
+
+Softmax cross-entropy works on (rows, classes) logits with log-softmax (log-sum-exp); its gradient
+is ``scale * (softmax * sum(q) - q)`` where ``q`` are the per-class target weights (a one-hot row
+for a plain sparse label), computed in one op. Labels get no gradient, as in MindSpore. The mean
+divisor stays on the device (no host read), so the op can be captured in a CUDA graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucell.backend import array_module, kernel_ops
+from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._layer_util import check_reduction, needs, spread
+
+__all__ = ["softmax_cross_entropy", "binary_cross_entropy_with_logits", "SOFTMAX_CROSS_ENTROPY",
+           "BCE_WITH_LOGITS"]
+
+
+def _check_labels_cpu(where: str, labels, valid, classes: int) -> None:
+    checked = labels if valid is None else labels[valid]
+    if checked.size and (checked.min() < 0 or checked.max() >= classes):
+        bad = checked[(checked < 0) | (checked >= classes)][0]
+        raise ValueError(f"For '{where}', every label must be in [0, {classes}), but got {int(bad)}.")
+
+
+def _targets(logits, labels, weight, *, sparse, ignore_index, smoothing):
+    """(q, valid, divisor): per-class target weights (None on the plain sparse path), the rows that
+    count (None: all) and the mean's divisor (a number, or a 0-d array left on the device)."""
+    xp = array_module(logits)
+    rows, classes = logits.shape
+    if not sparse:
+        q = labels if not smoothing else labels * (1 - smoothing) + smoothing / classes
+        return (q if weight is None else q * weight), None, rows
+    valid = None if ignore_index is None else labels != ignore_index
+    if isinstance(labels, np.ndarray):
+        _check_labels_cpu("CrossEntropy", labels, valid, classes)
+        safe = labels if valid is None else np.where(valid, labels, 0)
+    else:  # out-of-range labels on the GPU give NaN (see _nan_out_of_range), never a wrong number
+        safe = xp.clip(labels if valid is None else xp.where(valid, labels, 0), 0, classes - 1)
+    if weight is None and not smoothing:
+        divisor = rows if valid is None else valid.sum(dtype=logits.dtype)
+        return None, (safe, valid), divisor
+    q = xp.zeros((rows, classes), dtype=logits.dtype)
+    q[xp.arange(rows), safe] = 1 - smoothing
+    if smoothing:
+        q += smoothing / classes
+    row_weight = xp.ones(rows, dtype=logits.dtype) if weight is None else weight[safe]
+    if weight is not None:
+        q *= weight
+    if valid is not None:
+        q *= valid[:, None]
+        row_weight = row_weight * valid
+    return q, (safe, valid), kernel_ops.reduce("sum", row_weight)
+
+
+def _reduce(loss, reduction: str, divisor):
+    if reduction == "none":
+        return loss
+    total = kernel_ops.reduce("sum", loss)
+    return total if reduction == "sum" else total / divisor
+
+
+def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction):
+    log_p = kernel_ops.softmax(logits, -1, log=True)
+    q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
+                                  smoothing=smoothing)
+    if q is None:
+        xp = array_module(logits)
+        safe, valid = picked
+        loss = -xp.take_along_axis(log_p, safe[:, None], 1)[:, 0]
+        if valid is not None:
+            loss = xp.where(valid, loss, loss.dtype.type(0))
+    else:
+        loss = -kernel_ops.reduce("sum", q * log_p, axis=1)
+    if sparse and not isinstance(loss, np.ndarray):
+        valid = picked[1]
+        inside = (labels >= 0) & (labels < logits.shape[1])
+        if valid is not None:
+            inside |= ~valid
+        loss = array_module(loss).where(inside, loss, loss.dtype.type(np.nan))
+    return _reduce(loss, reduction, divisor)
+
+
+def _softmax_ce_grad(g, logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction):
+    xp = array_module(logits)
+    grad = kernel_ops.softmax(logits, -1, log=False)
+    q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
+                                  smoothing=smoothing)
+    if q is None:
+        safe, valid = picked
+        grad[xp.arange(grad.shape[0]), safe] -= 1
+        if valid is not None:
+            grad *= valid[:, None]
+    else:
+        grad *= kernel_ops.reduce("sum", q, axis=1, keepdims=True)
+        grad -= q
+    if reduction == "none":
+        grad *= g[:, None]
+    else:
+        grad *= g / divisor if reduction == "mean" else g
+    return grad
+
+
+def _softmax_ce_backward(ctx, g):
+    grad = apply(SOFTMAX_CROSS_ENTROPY_GRAD, g, *(ctx.input(i) for i in range(len(ctx.shapes))),
+                 **ctx.attrs)
+    return (grad,) + (None,) * (len(ctx.shapes) - 1)
+
+
+SOFTMAX_CROSS_ENTROPY = Op("SoftmaxCrossEntropy", _softmax_ce, backward=_softmax_ce_backward)
+SOFTMAX_CROSS_ENTROPY_GRAD = Op("SoftmaxCrossEntropyGrad", _softmax_ce_grad)
+
+
+def softmax_cross_entropy(logits, labels, weight=None, *, sparse: bool, reduction: str = "mean",
+                          ignore_index=None, label_smoothing: float = 0.0):
+    """Cross-entropy of softmax(``logits``) (rows, classes) against ``labels``: int class ids (rows,)
+    when ``sparse``, else per-class probabilities (rows, classes). ``weight``: per-class weights;
+    rows labelled ``ignore_index`` count for nothing. Checked by the calling Cells."""
+    attrs = dict(sparse=sparse, ignore_index=ignore_index, smoothing=float(label_smoothing),
+                 reduction=reduction)
+    if weight is None:
+        return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, **attrs)
+    return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, weight, **attrs)
+
+
+# -- binary cross-entropy with logits ---------------------------------------------------------
+def _softplus_neg(xp, x):
+    """log(1 + exp(-x)), stable for any x."""
+    return xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, x.dtype.type(0))
+
+
+def _bce(x, y, w=None, pw=None, *, reduction):
+    xp = array_module(x)
+    sp = _softplus_neg(xp, x)
+    if pw is not None:
+        sp *= 1 + (pw - 1) * y
+    loss = (1 - y) * x
+    loss += sp
+    if w is not None:
+        loss *= w
+    return _reduce(loss, reduction, loss.size)
+
+
+def _bce_grad(g, x, y, w=None, pw=None, *, reduction, wanted):
+    xp = array_module(x)
+    scale = g / x.size if reduction == "mean" else g
+    if w is not None:
+        scale = scale * w
+    grads = []
+    if wanted[0]:
+        s = (xp.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)  # sigmoid, stable
+        coef = 1 if pw is None else 1 + (pw - 1) * y
+        gx = (s - 1) * coef
+        gx += 1 - y
+        grads.append(gx * scale)
+    if wanted[1]:
+        gy = -x if pw is None else (pw - 1) * _softplus_neg(xp, x) - x
+        grads.append(gy * scale)
+    return tuple(grads)
+
+
+def _bce_backward(ctx, g):
+    wanted = needs(ctx, 2)
+    count = len(ctx.shapes)
+    inputs = [ctx.input(i) for i in range(count)]
+    return spread(wanted, apply(BCE_WITH_LOGITS_GRAD, g, *inputs, wanted=wanted, **ctx.attrs)) + \
+        (None,) * (count - 2)
+
+
+BCE_WITH_LOGITS = Op("BCEWithLogitsLoss", _bce, backward=_bce_backward)
+BCE_WITH_LOGITS_GRAD = Op("BCEWithLogitsLossGrad", _bce_grad, multi_output=True)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):
+    """``-w * (pos_weight * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x)))``, computed stably.
+
+    >>> import gpucell as ms
+    >>> float(ms.ops.binary_cross_entropy_with_logits(ms.Tensor([0.0]), ms.Tensor([1.0])))
+    0.6931471824645996
+    """
+    from gpucell.ops._util import check_float, check_tensor
+
+    where = "BCEWithLogitsLoss"
+    check_reduction(where, reduction)
+    for name, value in (("logits", input), ("label", target), ("weight", weight), ("pos_weight", pos_weight)):
+        if value is None and name in ("weight", "pos_weight"):
+            continue
+        check_tensor(where, name, value)
+        check_float(where, name, value)
+        if value.dtype is not input.dtype:
+            raise TypeError(f"For '{where}', the dtype of '{name}' ({value.dtype}) must equal the dtype of "
+                            f"'logits' ({input.dtype}).")
+    if target.shape != input.shape:
+        raise ValueError(f"For '{where}', the 'label' shape {target.shape} must equal the 'logits' shape "
+                         f"{input.shape}.")
+    extra = []
+    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
+        if value is not None:
+            try:
+                fits = np.broadcast_shapes(value.shape, input.shape) == input.shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(f"For '{where}', the '{name}' shape {value.shape} must broadcast to the "
+                                 f"'logits' shape {input.shape}.")
+        extra.append(value)
+    if pos_weight is None:
+        extra = extra[:1] if weight is not None else []
+    return apply(BCE_WITH_LOGITS, input, target, *extra, reduction=reduction)

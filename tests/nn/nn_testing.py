@@ -1,0 +1,54 @@
+"""Helpers for the layer and loss tests: tensors on a device and a finite-difference gradcheck."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import gpucell as ms
+from gpucell import Tensor, ops
+
+
+def on(device: str, array, dtype=None) -> Tensor:
+    """A Tensor of ``array`` (dtype kept unless given) on ``device``."""
+    array = np.asarray(array) if dtype is None else np.asarray(array, dtype=dtype)
+    return Tensor(array, device=device)
+
+
+def host(value) -> np.ndarray:
+    return value.asnumpy() if isinstance(value, Tensor) else np.asarray(value)
+
+
+def gradcheck(fn, *arrays, positions=(0,), device: str = "CPU", eps: float = 1e-6, rtol: float = 1e-6,
+              atol: float = 1e-6, seed: int = 0) -> None:
+    """Checks ``ms.grad`` of ``sum(fn(*tensors) * w)`` (fixed random ``w``) with respect to the
+    inputs at ``positions`` against central differences; ``arrays`` are float64 except labels."""
+    rng = np.random.default_rng(seed)
+    weights = {}
+
+    def scalar(*tensors):
+        out = fn(*tensors)
+        if out.shape not in weights:
+            weights[out.shape] = rng.standard_normal(out.shape)
+        return ops.sum(out * on(device, weights[out.shape], np.float64))
+
+    def value(values) -> float:
+        return float(host(scalar(*(on(device, v) for v in values))))
+
+    tensors = [on(device, a) for a in arrays]
+    value(arrays)  # fixes the weights
+    grads = ms.grad(scalar, grad_position=tuple(positions))(*tensors)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for position, grad in zip(positions, grads):
+        base = [np.array(a, copy=True) for a in arrays]
+        numeric = np.zeros_like(base[position], dtype=np.float64)
+        flat = base[position].reshape(-1)
+        for k in range(flat.size):
+            keep = flat[k]
+            flat[k] = keep + eps
+            plus = value(base)
+            flat[k] = keep - eps
+            minus = value(base)
+            flat[k] = keep
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        np.testing.assert_allclose(host(grad), numeric, rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of input {position}")
