@@ -1,0 +1,118 @@
+"""Adam (MindSpore's, bias-corrected through beta powers on the device), AdamWeightDecay and AdamW."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucell.nn.optim.optimizer import Optimizer, _check_number
+from gpucell.nn.optim.sgd import _check_bool
+from gpucell.ops._dispatch import apply
+from gpucell.ops.optim import (
+    ADAM_COEFFICIENTS, ADAM_UPDATE, ADAM_WEIGHT_DECAY_UPDATE, ADAMW_UPDATE, BETA_POWERS,
+)
+from gpucell.parameter import Parameter
+from gpucell.tensor import Tensor
+
+__all__ = ["Adam", "AdamWeightDecay", "AdamW"]
+
+
+def _check_beta(where: str, arg: str, value) -> float:
+    value = _check_number(where, arg, value)
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"For '{where}', the '{arg}' must be in range (0.0, 1.0), but got {value}.")
+    return value
+
+
+class _AdamBase(Optimizer):
+    """Two moments per Parameter and one fused update op per Parameter per step."""
+
+    def _setup(self, beta1, beta2, eps, names: tuple, op, kind: str | None, **extra) -> None:
+        """``names``: (attribute, prefix) of the first and second moments."""
+        where = type(self).__name__
+        self.beta1 = _check_beta(where, "beta1", beta1)
+        self.beta2 = _check_beta(where, "beta2", beta2)
+        self.eps = _check_number(where, "eps", eps, strict=True)
+        (m_attr, m_prefix), (v_attr, v_prefix) = names
+        m = self.parameters.clone(prefix=m_prefix, init="zeros")
+        v = self.parameters.clone(prefix=v_prefix, init="zeros")
+        setattr(self, m_attr, m)
+        setattr(self, v_attr, v)
+        self._op, self._kind = op, kind
+        if kind is not None:
+            # beta1 ** t and beta2 ** t, advanced in place each step: the bias correction never
+            # reads the step count on the host.
+            device = self.parameters[0].device
+            self.beta1_power = Parameter(Tensor(np.ones(1, np.float32), device=device), name="beta1_power",
+                                         requires_grad=False)
+            self.beta2_power = Parameter(Tensor(np.ones(1, np.float32), device=device), name="beta2_power",
+                                         requires_grad=False)
+            self._powers_attrs = {"beta1": self.beta1, "beta2": self.beta2}
+        self._plan = [(p, m[i], v[i], self._lr_index[i],
+                       {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                        "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale, **extra})
+                      for i, p in enumerate(self.parameters)]
+
+    def construct(self, gradients):
+        grads = self._check_grads(gradients)
+        lrs = self._step_lrs()
+        kind = self._kind
+        if kind is not None:
+            apply(BETA_POWERS, self.beta1_power, self.beta2_power, **self._powers_attrs)
+            lrs = [apply(ADAM_COEFFICIENTS, lr, self.beta1_power, self.beta2_power, kind=kind) for lr in lrs]
+        op = self._op
+        for (p, m, v, lr, attrs), g in zip(self._plan, grads):
+            apply(op, p, g, m, v, lrs[lr], **attrs)
+        return self._success
+
+
+class Adam(_AdamBase):
+    """Adam as MindSpore's ``nn.Adam`` computes it (``ApplyAdam``):
+
+    ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``,
+    ``p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``; ``g`` includes
+    ``weight_decay * p``. State: ``moment1.<name>``, ``moment2.<name>``, ``beta1_power``,
+    ``beta2_power`` (``beta^t``, on the device).
+    """
+
+    def __init__(self, params, learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, use_locking: bool = False, use_nesterov: bool = False,
+                 weight_decay: float = 0.0, loss_scale: float = 1.0, use_amsgrad: bool = False, **kwargs):
+        super().__init__(learning_rate, params, weight_decay, loss_scale)
+        where = type(self).__name__
+        self.use_locking = _check_bool(where, "use_locking", use_locking)
+        self.use_nesterov = _check_bool(where, "use_nesterov", use_nesterov)
+        if _check_bool(where, "use_amsgrad", use_amsgrad):
+            raise ValueError(f"For '{where}', use_amsgrad=True is not supported by gpucell.")
+        unknown = sorted(set(kwargs) - {"use_lazy", "use_offload"})
+        if unknown or any(kwargs.values()):
+            raise ValueError(f"For '{where}', only use_lazy=False and use_offload=False are supported, but "
+                             f"got {kwargs}.")
+        self._setup(beta1, beta2, eps, (("moment1", "moment1"), ("moment2", "moment2")), ADAM_UPDATE, "adam",
+                    nesterov=self.use_nesterov)
+
+
+class AdamWeightDecay(_AdamBase):
+    """MindSpore's ``nn.AdamWeightDecay``: Adam without bias correction and with decoupled decay,
+    ``p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)``. State: ``adam_m.<name>``, ``adam_v.<name>``.
+    """
+
+    def __init__(self, params, learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-6, weight_decay: float = 0.0):
+        super().__init__(learning_rate, params, weight_decay)
+        self._setup(beta1, beta2, eps, (("moments1", "adam_m"), ("moments2", "adam_v")),
+                    ADAM_WEIGHT_DECAY_UPDATE, None)
+
+
+class AdamW(_AdamBase):
+    """Adam with decoupled weight decay (Loshchilov & Hutter; ``torch.optim.AdamW``'s update):
+
+    ``p *= 1 - lr * weight_decay``, then ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias
+    corrected ``m_hat = m / (1 - beta1^t)``, ``v_hat = v / (1 - beta2^t)``. State: ``moment1.<name>``,
+    ``moment2.<name>``, ``beta1_power``, ``beta2_power``.
+    """
+
+    def __init__(self, params, learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 1e-2, loss_scale: float = 1.0):
+        super().__init__(learning_rate, params, weight_decay, loss_scale)
+        self._setup(beta1, beta2, eps, (("moment1", "moment1"), ("moment2", "moment2")), ADAMW_UPDATE,
+                    "adamw")
