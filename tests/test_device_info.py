@@ -75,11 +75,21 @@ def test_device_info_on_gpu_has_name_memory_and_versions():
 
 
 def test_kernel_cache_follows_gpucell_flag(monkeypatch, tmp_path):
+    monkeypatch.delenv("CUPY_CACHE_DIR", raising=False)
     monkeypatch.setattr(_config, "KERNEL_CACHE", str(tmp_path))
     (tmp_path / "k.cubin").write_bytes(b"0123")
     assert di.kernel_cache_dir() == str(tmp_path)
     assert ms.device_info()["kernel_cache"] == {"path": str(tmp_path), "exists": True, "files": 1,
                                                 "bytes": 4}
+
+
+def test_kernel_cache_cupy_flag_wins(monkeypatch, tmp_path):
+    monkeypatch.setattr(_config, "KERNEL_CACHE", str(tmp_path / "gpucell"))
+    monkeypatch.setenv("CUPY_CACHE_DIR", str(tmp_path / "cupy"))
+    assert di.kernel_cache_dir() == str(tmp_path / "cupy")
+    monkeypatch.delenv("CUPY_CACHE_DIR")
+    monkeypatch.setattr(_config, "KERNEL_CACHE", None)
+    assert di.kernel_cache_dir().endswith(".cupy/kernel_cache")
 
 
 def test_without_pynvml_the_reason_is_given(monkeypatch):

@@ -57,16 +57,13 @@ def reset_peak_memory_stats() -> None:
 
 
 def kernel_cache_dir() -> str:
-    """The folder compiled kernels are cached in (GPUCELL_KERNEL_CACHE, else CuPy's cache folder)."""
-    if _config.KERNEL_CACHE:
-        return _config.KERNEL_CACHE
-    cupy = backend.cupy
-    if cupy is not None:
-        try:
-            return cupy.cuda.compiler.get_cache_dir()
-        except Exception:  # noqa: BLE001, S110 - older CuPy: fall through to its documented default
-            pass
-    return os.path.expanduser(_CUPY_DEFAULT_CACHE)
+    """The folder compiled kernels are cached in.
+
+    CuPy's own ``CUPY_CACHE_DIR`` when set (CuPy reads it, and gpucell never overrides it), else
+    ``GPUCELL_KERNEL_CACHE`` (which gpucell hands to CuPy), else CuPy's default folder.
+    """
+    return (os.environ.get("CUPY_CACHE_DIR") or _config.KERNEL_CACHE
+            or os.path.expanduser(_CUPY_DEFAULT_CACHE))
 
 
 def _folder_summary(path: str) -> dict:
@@ -110,14 +107,27 @@ def _cuda_facts(info: dict, errors: dict) -> list[int]:
                "memory_used": None, "memory_free": None, "utilization_gpu": None,
                "utilization_memory": None, "temperature_c": None}
         try:
-            free, total = cupy.cuda.Device(index).mem_info
-            gpu.update(memory_total=int(total), memory_free=int(free), memory_used=int(total - free))
             buses.append(cupy.cuda.Device(index).pci_bus_id)
-        except Exception as exc:  # noqa: BLE001 - keep the other devices
-            errors[f"gpu{index}"] = f"{type(exc).__name__}: {exc}"
+        except Exception:  # noqa: BLE001 - NVML then goes by index
             buses.append(None)
         info["gpus"].append(gpu)
     return buses
+
+
+def _cuda_memory(info: dict, errors: dict) -> None:
+    """Free / used memory of the current device from CUDA, where NVML could not say.
+
+    Only the current device: asking CUDA about another one would create a context on it.
+    """
+    cupy = backend.cupy
+    current = cupy.cuda.Device().id
+    for gpu in info["gpus"]:
+        if gpu["index"] == current and gpu.get("memory_used") is None:
+            try:
+                free, total = cupy.cuda.Device(current).mem_info
+                gpu.update(memory_total=int(total), memory_free=int(free), memory_used=int(total - free))
+            except Exception as exc:  # noqa: BLE001
+                errors[f"gpu{current}"] = f"{type(exc).__name__}: {exc}"
 
 
 def _nvml_facts(info: dict, errors: dict, buses: list) -> None:
@@ -204,6 +214,8 @@ def device_info() -> dict:
     }
     buses = _cuda_facts(info, errors)
     _nvml_facts(info, errors, buses)
+    if backend.gpu_available():
+        _cuda_memory(info, errors)
     return info
 
 
