@@ -1,0 +1,8 @@
+"""gpucell.nn.loss: the loss Cells."""
+
+from gpucell.nn.loss.loss import (
+    BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, LossBase, MSELoss, SoftmaxCrossEntropyWithLogits,
+)
+
+__all__ = ["LossBase", "MSELoss", "L1Loss", "SoftmaxCrossEntropyWithLogits", "CrossEntropyLoss",
+           "BCEWithLogitsLoss"]
