@@ -65,7 +65,7 @@ def _pow_backward(ctx, g):
     gy = None
     if ctx.needs(1):
         # d(x^y)/dy = x^y log x, taken as 0 where x <= 0 (the real power is not defined there).
-        gy = sum_to(where_positive(x, g * x ** y * log(where_positive(x, x, 1.0))), ctx.shape(1))
+        gy = sum_to(where_positive(x, g * x ** y * log(where_positive(x, x, 1.0)), 0.0), ctx.shape(1))
     return gx, gy
 
 

@@ -7,11 +7,8 @@ graph draws fresh masks on every replay.
 
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
-
 from gpucell.backend import device_of, kernel_ops
+from gpucell.backend.kernel_ops.dropout import check_keep_prob
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._util import check_bool, check_float, check_tensor
 from gpucell.random import philox_state
@@ -37,16 +34,6 @@ DROPOUT = Op("Dropout", _forward(kernel_ops.dropout), backward=_backward, multi_
              saves="output")
 DROPOUT2D = Op("Dropout2D", _forward(kernel_ops.dropout2d), backward=_backward, multi_output=True,
                saves="output")
-
-
-def check_keep_prob(op: str, keep_prob, name: str = "keep_prob") -> float:
-    if isinstance(keep_prob, (bool, np.bool_)) or not isinstance(keep_prob, numbers.Real):
-        raise TypeError(f"For '{op}', the '{name}' must be a float, but got {keep_prob!r} with type "
-                        f"'{type(keep_prob).__name__}'.")
-    if not 0.0 <= keep_prob <= 1.0:
-        raise ValueError(f"For '{op}', the '{name}' must be in range of [0.0, 1.0], but got {keep_prob} "
-                         f"with type '{type(keep_prob).__name__}'.")
-    return float(keep_prob)
 
 
 def run_dropout(op: Op, x, keep_prob: float):

@@ -69,7 +69,7 @@ def _mean_backward(ctx, g):
     shape = ctx.shape(0)
     axes = ctx.attrs["axes"]
     count = int(np.prod([shape[d] for d in (range(len(shape)) if axes is None else axes)], dtype=np.int64))
-    return _sum_backward(ctx, g) / max(count, 1)
+    return _sum_backward(ctx, g) / (count or 1)
 
 
 def _extremum(name: str):
