@@ -53,3 +53,15 @@ def __getattr__(name: str):
 
         return GradOperation
     raise AttributeError(f"module 'gpucell.ops' has no attribute {name!r}")
+
+# Layer ops and losses.
+from gpucell.ops.batch_norm import batch_norm
+from gpucell.ops.conv import conv2d
+from gpucell.ops.dense import dense
+from gpucell.ops.embedding import embedding
+from gpucell.ops.layer_norm import layer_norm
+from gpucell.ops.loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss
+from gpucell.ops.pooling import avg_pool2d, max_pool2d
+
+__all__ += ["dense", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding",
+            "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss"]

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell import dtype as _dt
 from gpucell.backend import array_module, kernel_ops
+from gpucell.ops import arithmetic as _ar
+from gpucell.ops import reduction as _red
+from gpucell.ops import shape as _shape
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import check_reduction, needs, spread
+from gpucell.ops._util import check_float, check_tensor
 
-__all__ = ["softmax_cross_entropy", "binary_cross_entropy_with_logits", "SOFTMAX_CROSS_ENTROPY",
-           "BCE_WITH_LOGITS"]
+__all__ = ["softmax_cross_entropy", "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
+           "l1_loss", "check_class_labels", "reduce_loss", "SOFTMAX_CROSS_ENTROPY", "BCE_WITH_LOGITS"]
 
 
 def _check_labels_cpu(where: str, labels, valid, classes: int) -> None:
@@ -173,16 +178,14 @@ BCE_WITH_LOGITS = Op("BCEWithLogitsLoss", _bce, backward=_bce_backward)
 BCE_WITH_LOGITS_GRAD = Op("BCEWithLogitsLossGrad", _bce_grad, multi_output=True)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean",
+                                     where: str = "binary_cross_entropy_with_logits"):
     """``-w * (pos_weight * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x)))``, computed stably.
 
     >>> import gpucell as ms
     >>> float(ms.ops.binary_cross_entropy_with_logits(ms.Tensor([0.0]), ms.Tensor([1.0])))
     0.6931471824645996
     """
-    from gpucell.ops._util import check_float, check_tensor
-
-    where = "BCEWithLogitsLoss"
     check_reduction(where, reduction)
     for name, value in (("logits", input), ("label", target), ("weight", weight), ("pos_weight", pos_weight)):
         if value is None and name in ("weight", "pos_weight"):
@@ -209,3 +212,93 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     if pos_weight is None:
         extra = extra[:1] if weight is not None else []
     return apply(BCE_WITH_LOGITS, input, target, *extra, reduction=reduction)
+
+
+# -- functional forms with MindSpore's names ---------------------------------------------------
+def check_class_labels(where: str, logits, labels, sparse: bool) -> None:
+    """Sparse labels: ints shaped like ``logits`` without dim 1; dense: ``logits``' shape and dtype."""
+    if sparse:
+        if labels.dtype.kind != _dt._INT:
+            raise TypeError(f"For '{where}', sparse 'labels' must be int class ids, but got {labels.dtype}.")
+        if labels.shape != logits.shape[:1] + logits.shape[2:]:
+            raise ValueError(f"For '{where}', the 'labels' shape must be "
+                             f"{logits.shape[:1] + logits.shape[2:]} for 'logits' of shape {logits.shape}, "
+                             f"but got {labels.shape}.")
+    elif labels.shape != logits.shape or labels.dtype is not logits.dtype:
+        raise ValueError(f"For '{where}', dense 'labels' must have the shape and dtype of 'logits' "
+                         f"({logits.shape}, {logits.dtype}), but got {labels.shape}, {labels.dtype}.")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+                  where: str = "cross_entropy"):
+    """Cross-entropy of softmax(``input``) along dim 1 of (N, C, ...) or (C,) logits against int class
+    ids (``ignore_index`` entries count for nothing) or probabilities of ``input``'s shape.
+
+    ``weight`` (C,) weights the classes; 'mean' then divides by the summed weight of the counted
+    entries. ``label_smoothing`` mixes the targets with the uniform distribution.
+
+    >>> import gpucell as ms
+    >>> round(float(ms.ops.cross_entropy(ms.Tensor([[0.0, 0.0]]), ms.Tensor([1]))), 6)
+    0.693147
+    """
+    check_reduction(where, reduction)
+    check_tensor(where, "input", input)
+    check_float(where, "input", input)
+    check_tensor(where, "target", target)
+    sparse = target.dtype.kind != _dt._FLOAT
+    single = input.ndim == 1
+    if single:
+        input, target = _shape.expand_dims(input, 0), _shape.expand_dims(target, 0)
+    if input.ndim < 2:
+        raise ValueError(f"For '{where}', the 'input' must be (C,) or (N, C, ...), but got {input.shape}.")
+    check_class_labels(where, input, target, sparse)
+    classes = input.shape[1]
+    if weight is not None:
+        check_tensor(where, "weight", weight)
+        if weight.shape != (classes,) or weight.dtype is not input.dtype:
+            raise ValueError(f"For '{where}', the 'weight' must have shape ({classes},) and dtype "
+                             f"{input.dtype}, but got {weight.shape} and {weight.dtype}.")
+    spatial = input.shape[2:]
+    if spatial:  # classes last, one row per position
+        perm = (0,) + tuple(range(2, input.ndim)) + (1,)
+        input = _shape.reshape(_shape.transpose(input, perm), (-1, classes))
+        target = _shape.reshape(target, (-1,)) if sparse else \
+            _shape.reshape(_shape.transpose(target, perm), (-1, classes))
+    loss = softmax_cross_entropy(input, target, weight, sparse=sparse, reduction=reduction,
+                                 ignore_index=ignore_index if sparse else None,
+                                 label_smoothing=label_smoothing)
+    if reduction == "none" and (spatial or single):
+        loss = _shape.reshape(loss, (-1,) + spatial if spatial else ())
+    return loss
+
+
+def _difference(where: str, input, target):
+    for name, value in (("input", input), ("target", target)):
+        check_tensor(where, name, value)
+        check_float(where, name, value)
+    try:
+        np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"For '{where}', the shapes of 'input' {input.shape} and 'target' {target.shape} "
+                         f"must broadcast.") from None
+    return _ar.sub(input, target)
+
+
+def reduce_loss(x, reduction: str):
+    if reduction == "mean":
+        return _red.mean(x)
+    return _red.sum(x) if reduction == "sum" else x
+
+
+def mse_loss(input, target, reduction="mean", where: str = "mse_loss"):
+    """``(input - target) ** 2`` (broadcast), reduced by ``reduction``."""
+    check_reduction(where, reduction)
+    d = _difference(where, input, target)
+    return reduce_loss(_ar.mul(d, d), reduction)
+
+
+def l1_loss(input, target, reduction="mean", where: str = "l1_loss"):
+    """``|input - target|`` (broadcast), reduced by ``reduction``."""
+    check_reduction(where, reduction)
+    return reduce_loss(_ar.abs(_difference(where, input, target)), reduction)
+

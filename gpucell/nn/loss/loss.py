@@ -1,35 +1,21 @@
 """Loss Cells: MSELoss, L1Loss, SoftmaxCrossEntropyWithLogits, CrossEntropyLoss, BCEWithLogitsLoss.
 
-Each takes ``reduction`` 'mean', 'sum' or 'none'. The cross-entropies and BCE-with-logits are one
-fused, log-sum-exp-stable op each (gpucell/ops/loss.py); MSE and L1 are built from elementwise ops.
+Each takes ``reduction`` 'mean', 'sum' or 'none' and calls the functional loss in gpucell/ops/loss.py
+(the cross-entropies and BCE-with-logits are one fused, log-sum-exp-stable op each).
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from gpucell import dtype as _dt
 from gpucell.nn.cell import Cell
 from gpucell.nn.layer._checks import float_in
 from gpucell.ops import arithmetic as _ar
-from gpucell.ops import reduction as _red
-from gpucell.ops import shape as _shape
+from gpucell.ops import loss as _loss
 from gpucell.ops._layer_util import check_reduction
-from gpucell.ops._util import check_bool, check_int, type_name
-from gpucell.ops.loss import binary_cross_entropy_with_logits, softmax_cross_entropy
-from gpucell.tensor import Tensor
+from gpucell.ops._util import check_bool, check_float, check_int, check_tensor
 
 __all__ = ["LossBase", "MSELoss", "L1Loss", "SoftmaxCrossEntropyWithLogits", "CrossEntropyLoss",
            "BCEWithLogitsLoss"]
-
-
-def _tensor(where: str, name: str, value, float_only: bool = True) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"For '{where}', the '{name}' must be a Tensor, but got {type_name(value)}.")
-    if float_only and value.dtype.kind != _dt._FLOAT:
-        raise TypeError(f"For '{where}', the dtype of '{name}' must be float16, float32 or float64, but got "
-                        f"{value.dtype}.")
-    return value
 
 
 class LossBase(Cell):
@@ -42,31 +28,14 @@ class LossBase(Cell):
     def get_loss(self, x, weights=1.0):
         if not (isinstance(weights, (int, float)) and weights == 1.0):
             x = _ar.mul(x, weights)
-        if self.reduction == "mean":
-            return _red.mean(x)
-        if self.reduction == "sum":
-            return _red.sum(x)
-        return x
+        return _loss.reduce_loss(x, self.reduction)
 
     def construct(self, logits, labels):
         raise NotImplementedError(f"For '{type(self).__name__}', construct() must be defined by the loss.")
 
 
-class _Elementwise(LossBase):
-    def _diff(self, logits, labels):
-        where = type(self).__name__
-        _tensor(where, "logits", logits)
-        _tensor(where, "labels", labels)
-        try:
-            np.broadcast_shapes(logits.shape, labels.shape)
-        except ValueError:
-            raise ValueError(f"For '{where}', the shapes of 'logits' {logits.shape} and 'labels' "
-                             f"{labels.shape} must broadcast.") from None
-        return _ar.sub(logits, labels)
-
-
-class MSELoss(_Elementwise):
-    """Mean (or sum, or each) of ``(logits - labels) ** 2``.
+class MSELoss(LossBase):
+    """Mean (or sum, or each) of ``(logits - labels) ** 2``, broadcasting the two.
 
     >>> import gpucell as ms
     >>> float(ms.nn.MSELoss()(ms.Tensor([1.0, 2.0]), ms.Tensor([1.0, 4.0])))
@@ -74,30 +43,14 @@ class MSELoss(_Elementwise):
     """
 
     def construct(self, logits, labels):
-        d = self._diff(logits, labels)
-        return self.get_loss(_ar.mul(d, d))
+        return _loss.mse_loss(logits, labels, self.reduction, where="MSELoss")
 
 
-class L1Loss(_Elementwise):
-    """Mean (or sum, or each) of ``|logits - labels|``."""
+class L1Loss(LossBase):
+    """Mean (or sum, or each) of ``|logits - labels|``, broadcasting the two."""
 
     def construct(self, logits, labels):
-        return self.get_loss(_ar.abs(self._diff(logits, labels)))
-
-
-def _check_class_labels(where: str, logits: Tensor, labels: Tensor, sparse: bool) -> None:
-    if sparse:
-        if labels.dtype.kind != _dt._INT:
-            raise TypeError(f"For '{where}', sparse 'labels' must be int class ids, but got {labels.dtype}.")
-        if labels.shape != logits.shape[:1] + logits.shape[2:]:
-            raise ValueError(f"For '{where}', the 'labels' shape must be "
-                             f"{logits.shape[:1] + logits.shape[2:]} for 'logits' of shape {logits.shape}, "
-                             f"but got {labels.shape}.")
-    else:
-        _tensor(where, "labels", labels)
-        if labels.shape != logits.shape or labels.dtype is not logits.dtype:
-            raise ValueError(f"For '{where}', dense 'labels' must have the shape and dtype of 'logits' "
-                             f"({logits.shape}, {logits.dtype}), but got {labels.shape}, {labels.dtype}.")
+        return _loss.l1_loss(logits, labels, self.reduction, where="L1Loss")
 
 
 class SoftmaxCrossEntropyWithLogits(LossBase):
@@ -117,63 +70,39 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
 
     def construct(self, logits, labels):
         where = "SoftmaxCrossEntropyWithLogits"
-        _tensor(where, "logits", logits)
-        _tensor(where, "labels", labels, float_only=False)
+        check_tensor(where, "logits", logits)
+        check_float(where, "logits", logits)
+        check_tensor(where, "labels", labels)
         if logits.ndim != 2:
             raise ValueError(f"For '{where}', the 'logits' must be 2-D (N, C), but got shape {logits.shape}.")
-        _check_class_labels(where, logits, labels, self.sparse)
-        return softmax_cross_entropy(logits, labels, sparse=self.sparse, reduction=self.reduction)
+        _loss.check_class_labels(where, logits, labels, self.sparse)
+        return _loss.softmax_cross_entropy(logits, labels, sparse=self.sparse, reduction=self.reduction)
 
 
 class CrossEntropyLoss(LossBase):
     """Cross-entropy of ``softmax(logits)`` along dim 1 of (N, C, ...) or (C,) logits against class
-    ids (``ignore_index`` rows count for nothing) or class probabilities of the logits' shape.
+    ids (``ignore_index`` entries count for nothing) or class probabilities (see ops.cross_entropy).
 
-    ``weight``: per-class weights (C,); 'mean' then divides by the summed weight of the counted
-    rows. ``label_smoothing`` mixes the targets with the uniform distribution.
+    >>> import gpucell as ms
+    >>> round(float(ms.nn.CrossEntropyLoss()(ms.Tensor([[0.0, 0.0]]), ms.Tensor([1]))), 6)
+    0.693147
     """
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
         where = "CrossEntropyLoss"
         if weight is not None:
-            _tensor(where, "weight", weight)
-            if weight.ndim != 1:
-                raise ValueError(f"For '{where}', the 'weight' must be 1-D (C,), but got shape {weight.shape}.")
+            check_tensor(where, "weight", weight)
+            if weight.ndim != 1 or weight.dtype.kind != _dt._FLOAT:
+                raise ValueError(f"For '{where}', the 'weight' must be a 1-D float Tensor (C,), but got shape "
+                                 f"{weight.shape} and dtype {weight.dtype}.")
         self.weight = weight
         self.ignore_index = check_int(where, "ignore_index", ignore_index)
         self.label_smoothing = float_in(where, "label_smoothing", label_smoothing, 0.0, 1.0)
 
     def construct(self, logits, labels):
-        where = "CrossEntropyLoss"
-        _tensor(where, "logits", logits)
-        _tensor(where, "labels", labels, float_only=False)
-        sparse = labels.dtype.kind != _dt._FLOAT
-        single = logits.ndim == 1
-        if single:
-            logits = _shape.expand_dims(logits, 0)
-            labels = _shape.expand_dims(labels, 0)
-        _check_class_labels(where, logits, labels, sparse)
-        classes = logits.shape[1]
-        weight = self.weight
-        if weight is not None and (weight.shape != (classes,) or weight.dtype is not logits.dtype):
-            raise ValueError(f"For '{where}', the 'weight' must have shape ({classes},) and dtype "
-                             f"{logits.dtype}, but got {weight.shape} and {weight.dtype}.")
-        spatial = logits.shape[2:]
-        if spatial:  # classes last, one row per position
-            perm = (0,) + tuple(range(2, logits.ndim)) + (1,)
-            logits = _shape.reshape(_shape.transpose(logits, perm), (-1, classes))
-            labels = _shape.reshape(labels if sparse else _shape.transpose(labels, perm),
-                                    (-1,) if sparse else (-1, classes))
-        loss = softmax_cross_entropy(logits, labels, weight, sparse=sparse, reduction=self.reduction,
-                                     ignore_index=self.ignore_index if sparse else None,
-                                     label_smoothing=self.label_smoothing)
-        if self.reduction == "none":
-            if spatial:
-                loss = _shape.reshape(loss, (-1,) + spatial)
-            elif single:
-                loss = _shape.reshape(loss, ())
-        return loss
+        return _loss.cross_entropy(logits, labels, self.weight, self.ignore_index, self.reduction,
+                                   self.label_smoothing, where="CrossEntropyLoss")
 
 
 class BCEWithLogitsLoss(LossBase):
@@ -184,9 +113,11 @@ class BCEWithLogitsLoss(LossBase):
         super().__init__(reduction)
         for name, value in (("weight", weight), ("pos_weight", pos_weight)):
             if value is not None:
-                _tensor("BCEWithLogitsLoss", name, value)
+                check_tensor("BCEWithLogitsLoss", name, value)
+                check_float("BCEWithLogitsLoss", name, value)
         self.weight = weight
         self.pos_weight = pos_weight
 
     def construct(self, logits, labels):
-        return binary_cross_entropy_with_logits(logits, labels, self.weight, self.pos_weight, self.reduction)
+        return _loss.binary_cross_entropy_with_logits(logits, labels, self.weight, self.pos_weight,
+                                                      self.reduction, where="BCEWithLogitsLoss")
