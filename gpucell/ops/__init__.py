@@ -65,3 +65,8 @@ from gpucell.ops.pooling import avg_pool2d, max_pool2d
 
 __all__ += ["dense", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding",
             "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss"]
+
+
+from gpucell.ops.clip import clip_by_global_norm
+
+__all__ += ["clip_by_global_norm"]

@@ -63,7 +63,7 @@ class Optimizer(Cell):
         groups = self._groups(where, parameters, learning_rate)
         ordered = self._order(where, groups)
         device = ordered[0].device
-        self.is_group = isinstance(groups, list) and self._grouped
+        self.is_group = self._grouped
         self.is_group_lr = any(g["lr"] is not None for g in groups)
         self.is_group_params_ordered = self._ordered
         self.parameters = ParameterTuple(ordered)
@@ -117,7 +117,7 @@ class Optimizer(Cell):
                                  f"{list(_GROUP_KEYS)}.")
             if "order_params" in group:
                 self._ordered = True
-                self._order_params = self._param_list(where, group["order_params"], f"order_params")
+                self._order_params = self._param_list(where, group["order_params"], "order_params")
                 continue
             if "params" not in group:
                 raise ValueError(f"For '{where}', group {i} must have the key 'params'.")
@@ -240,7 +240,7 @@ def _lr_source(where: str, arg: str, value, name: str, device: str):
         return value
     if isinstance(value, Tensor) and value.ndim == 0:
         value = float(value.asnumpy())
-    if isinstance(value, (list, tuple)) or isinstance(value, Tensor):
+    if isinstance(value, (list, tuple, Tensor)):
         table = value.asnumpy() if isinstance(value, Tensor) else np.asarray(value)
         if table.ndim != 1 or not table.size or table.dtype.kind not in "fiu":
             raise ValueError(f"For '{where}', a dynamic {arg} must be a non-empty 1-D list or Tensor of "
