@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from gpucell.ops._dispatch import hooks
 
-__all__ = ["no_grad", "is_recording"]
+__all__ = ["no_grad", "is_recording", "recording"]
 
 
 class no_grad:
@@ -43,3 +44,23 @@ class no_grad:
 def is_recording() -> bool:
     """Whether ops called now record graph nodes."""
     return hooks.recording
+
+
+@contextlib.contextmanager
+def recording(*tensors):
+    """Inside the block ops record nodes for ``tensors`` as a gradient transform's forward would
+    (benchmarks and tests measure that cost without a backward)."""
+    from gpucell.autograd.node import Leaf, clear_saved
+
+    previous = [(t, t._node) for t in tensors]
+    state = hooks.recording
+    for t in tensors:
+        t._node = (Leaf(t), 0)
+    hooks.recording = True
+    try:
+        yield
+    finally:
+        hooks.recording = state
+        for t, node in previous:
+            t._node = node
+        clear_saved()

@@ -16,11 +16,13 @@ import numpy as np
 from gpucell.autograd import streams as _streams
 from gpucell.backend import array_module, is_gpu_array
 from gpucell.ops._dispatch import Op, hooks, wrap
+from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
 
 __all__ = ["Node", "Leaf", "record", "before_inplace", "release", "clear_saved", "saved_count"]
 
 _FLOAT_KINDS = "fc"
+_TENSOR_TYPES = frozenset((Tensor, Parameter))  # exact types the two-input fast path accepts
 
 
 class Node:
@@ -144,8 +146,8 @@ def release(node: Node) -> None:
         node.out = None
 
 
-def _is_tracked_float(array) -> bool:
-    return array.dtype.kind in _FLOAT_KINDS
+_SAVES_INPUTS = frozenset(("inputs", "both"))
+_SAVES_OUTPUT = frozenset(("output", "both"))
 
 
 def record(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
@@ -153,46 +155,48 @@ def record(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
     if op.inplace:
         _record_inplace(op, inputs, outputs, attrs)
         return
-    edges = []
-    shapes = []
-    dtypes = []
-    for x in inputs:
-        if isinstance(x, Tensor):
-            edges.append(x._node)
-            a = x._data
-            shapes.append(a.shape)
-            dtypes.append(a.dtype)
-        else:
-            edges.append(None)
-            shapes.append(None)
-            dtypes.append(None)
-    saves = op.saves
-    saved = None
-    if saves == "inputs" or saves == "both":
-        saved = tuple(x._data if isinstance(x, Tensor) else x for x in inputs)
-        for value in saved:
-            if _is_array(value):
-                _hold(value, op.name)
-    out = None
+    if len(inputs) == 2 and type(inputs[0]) in _TENSOR_TYPES and type(inputs[1]) in _TENSOR_TYPES:
+        # The common case (a binary op on two tensors), without the general loop.
+        x, y = inputs
+        a = x._data
+        b = y._data
+        edges = (x._node, y._node)
+        shapes = (a.shape, b.shape)
+        dtypes = (a.dtype, b.dtype)
+        saved = None
+        if op.saves in _SAVES_INPUTS:
+            saved = (a, b)
+            _hold(a, op.name)
+            _hold(b, op.name)
+    else:
+        edges = tuple(x._node if isinstance(x, Tensor) else None for x in inputs)
+        shapes = tuple(x._data.shape if isinstance(x, Tensor) else None for x in inputs)
+        dtypes = tuple(x._data.dtype if isinstance(x, Tensor) else None for x in inputs)
+        saved = None
+        if op.saves in _SAVES_INPUTS:
+            saved = tuple(x._data if isinstance(x, Tensor) else x for x in inputs)
+            for value in saved:
+                if _is_array(value):
+                    _hold(value, op.name)
+    keep_output = op.saves in _SAVES_OUTPUT
     if op.multi_output:
         arrays = tuple(o._data for o in outputs)
         out_meta = tuple((a.shape, a.dtype, array_module(a)) for a in arrays)
-        if saves == "output" or saves == "both":
-            out = arrays
+        if keep_output:
             for a in arrays:
                 _hold(a, op.name)
-        node = Node(op, tuple(edges), saved, out, tuple(shapes), tuple(dtypes), attrs,
+        node = Node(op, edges, saved, arrays if keep_output else None, shapes, dtypes, attrs,
                     _streams._active.current(), out_meta)
         for i, o in enumerate(outputs):
-            if _is_tracked_float(o._data):
+            if o._data.dtype.kind in _FLOAT_KINDS:
                 o._node = (node, i)
         return
-    if saves == "output" or saves == "both":
+    out = None
+    if keep_output:
         out = outputs._data
         _hold(out, op.name)
-    node = Node(op, tuple(edges), saved, out, tuple(shapes), tuple(dtypes), attrs,
-                _streams._active.current(), None)
-    if _is_tracked_float(outputs._data):
+    node = Node(op, edges, saved, out, shapes, dtypes, attrs, _streams._active.current(), None)
+    if outputs._data.dtype.kind in _FLOAT_KINDS:
         outputs._node = (node, 0)
 
 
@@ -220,7 +224,7 @@ def _record_inplace(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
     # Only a differentiable write (t[index] = value) gets here: the target now holds a new value
     # that depends on its old value and on ``value``, so it moves to a new node.
     target = inputs[0]
-    if not _is_tracked_float(target._data):
+    if target._data.dtype.kind not in _FLOAT_KINDS:
         return
     edges = tuple(x._node if isinstance(x, Tensor) else None for x in inputs)
     shapes = tuple(x.shape if isinstance(x, Tensor) else None for x in inputs)

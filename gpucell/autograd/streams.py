@@ -5,6 +5,9 @@ On the CPU every stream is the same no-op stream, so no event is ever recorded o
 
 from __future__ import annotations
 
+import itertools
+
+from gpucell.backend import gpu_available
 from gpucell.backend import streams as _streams
 
 __all__ = ["DeviceStreams", "active", "install"]
@@ -12,6 +15,11 @@ __all__ = ["DeviceStreams", "active", "install"]
 
 class DeviceStreams:
     """CuPy streams and events through gpucell.backend.streams (no-ops on the CPU)."""
+
+    def __init__(self):
+        if not gpu_available():
+            # Every op records its stream: on the CPU it is one constant, returned by a C-level call.
+            self.current = itertools.repeat(_streams.current_stream()).__next__
 
     def current(self):
         return _streams.current_stream()
