@@ -1,0 +1,102 @@
+"""MaxPool2d / AvgPool2d and their functional forms: values, pad modes, gradients, reprs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpucell import Tensor, nn, ops
+from nn_testing import gradcheck, host, on
+
+RNG = np.random.default_rng(5)
+
+
+def reference_pool(x, kind, kernel, stride, pads, dilation=(1, 1), count_pad=True):
+    top, bottom, left, right = pads
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
+    ones = np.pad(np.ones(x.shape[2:]), ((top, bottom), (left, right)))
+    oh = (xp.shape[2] - (kernel[0] - 1) * dilation[0] - 1) // stride[0] + 1
+    ow = (xp.shape[3] - (kernel[1] - 1) * dilation[1] - 1) // stride[1] + 1
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for r in range(oh):
+        for c in range(ow):
+            rows = slice(r * stride[0], r * stride[0] + (kernel[0] - 1) * dilation[0] + 1, dilation[0])
+            cols = slice(c * stride[1], c * stride[1] + (kernel[1] - 1) * dilation[1] + 1, dilation[1])
+            window = xp[:, :, rows, cols]
+            if kind == "max":
+                out[:, :, r, c] = window.max(axis=(2, 3))
+            else:
+                count = kernel[0] * kernel[1] if count_pad else ones[rows, cols].sum()
+                out[:, :, r, c] = window.sum(axis=(2, 3)) / count
+    return out
+
+
+X = RNG.standard_normal((2, 3, 7, 6))
+
+
+@pytest.mark.parametrize("kernel, stride, mode, pads", [
+    (2, 2, "valid", (0, 0, 0, 0)), (3, 2, "same", (1, 1, 0, 1)), ((2, 3), (1, 2), "same", (0, 1, 0, 1)),
+    (3, 1, "valid", (0, 0, 0, 0)),
+])
+def test_cells_match_reference(device, kernel, stride, mode, pads):
+    k, s = np.broadcast_to(kernel, 2), np.broadcast_to(stride, 2)
+    x = on(device, X)
+    np.testing.assert_allclose(host(nn.MaxPool2d(kernel, stride, mode)(x)), reference_pool(X, "max", k, s, pads))
+    np.testing.assert_allclose(host(nn.AvgPool2d(kernel, stride, mode)(x)),
+                               reference_pool(X, "avg", k, s, pads, count_pad=False))
+    gradcheck(nn.MaxPool2d(kernel, stride, mode), X, device=device)
+    gradcheck(nn.AvgPool2d(kernel, stride, mode), X, device=device)
+
+
+def test_pad_mode_and_functional(device):
+    x = on(device, X)
+    out = nn.MaxPool2d(3, 2, "pad", padding=1, dilation=1)(x)
+    np.testing.assert_allclose(host(out), reference_pool(X, "max", (3, 3), (2, 2), (1, 1, 1, 1)))
+    out = ops.max_pool2d(x, 2, padding=(1, 0), dilation=2)
+    np.testing.assert_allclose(host(out), reference_pool(X, "max", (2, 2), (2, 2), (1, 1, 0, 0), (2, 2)))
+    for include in (True, False):
+        out = nn.AvgPool2d(3, 2, "pad", padding=1, count_include_pad=include)(x)
+        np.testing.assert_allclose(host(out), reference_pool(X, "avg", (3, 3), (2, 2), (1,) * 4, count_pad=include))
+    out = ops.avg_pool2d(x, 2, 2, divisor_override=3)
+    np.testing.assert_allclose(host(out), reference_pool(X, "avg", (2, 2), (2, 2), (0,) * 4) * 4 / 3)
+    gradcheck(lambda x: ops.max_pool2d(x, 2, 1, padding=1, dilation=2), X, device=device)
+    gradcheck(lambda x: ops.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False), X, device=device)
+
+
+def test_max_gradient_goes_to_the_first_maximum(device):
+    x = on(device, np.ones((1, 1, 2, 2), np.float32))
+    import gpucell as ms
+    grad = ms.grad(lambda x: ops.sum(nn.MaxPool2d(2, 2)(x)))(x)
+    np.testing.assert_array_equal(host(grad), [[[[1, 0], [0, 0]]]])
+
+
+def test_unbatched_input():
+    out = nn.MaxPool2d(2, 2)(Tensor(X[0].astype(np.float32)))
+    assert out.shape == (3, 3, 3)
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(X)
+    np.testing.assert_allclose(host(ops.max_pool2d(Tensor(X), 3, 2, 1)),
+                               torch.nn.functional.max_pool2d(t, 3, 2, 1).numpy())
+    np.testing.assert_allclose(host(ops.avg_pool2d(Tensor(X), 3, 2, 1, count_include_pad=False)),
+                               torch.nn.functional.avg_pool2d(t, 3, 2, 1, count_include_pad=False).numpy())
+
+
+def test_repr_and_errors():
+    assert repr(nn.MaxPool2d(2, 2)) == "MaxPool2d(kernel_size=2, stride=2, pad_mode=VALID)"
+    assert repr(nn.AvgPool2d((2, 3), pad_mode="same")) == "AvgPool2d(kernel_size=(2, 3), stride=1, pad_mode=SAME)"
+    with pytest.raises(ValueError, match="'MaxPool2d'.*'pad_mode'.*'full'"):
+        nn.MaxPool2d(2, pad_mode="full")
+    with pytest.raises(ValueError, match="'AvgPool2d'.*'kernel_size'.*>= 1"):
+        nn.AvgPool2d(0)
+    with pytest.raises(ValueError, match="'MaxPool2d'.*'padding' must be 0.*'valid'"):
+        nn.MaxPool2d(2, padding=1)
+    with pytest.raises(ValueError, match=r"'MaxPool2d'.*\(2, 3\)"):
+        nn.MaxPool2d(2)(Tensor(np.ones((2, 3), np.float32)))
+    with pytest.raises(TypeError, match="'MaxPool2d'.*Int64"):
+        nn.MaxPool2d(2)(Tensor(np.ones((1, 1, 2, 2), np.int64)))
+    with pytest.raises(NotImplementedError, match="'MaxPool2d'.*'ceil_mode=True'"):
+        nn.MaxPool2d(2, ceil_mode=True)
