@@ -30,7 +30,7 @@ def _check_labels_cpu(where: str, labels, valid, classes: int) -> None:
         raise ValueError(f"For '{where}', every label must be in [0, {classes}), but got {int(bad)}.")
 
 
-def _targets(logits, labels, weight, *, sparse, ignore_index, smoothing):
+def _targets(logits, labels, weight, *, sparse, ignore_index, smoothing, where):
     """(q, valid, divisor): per-class target weights (None on the plain sparse path), the rows that
     count (None: all) and the mean's divisor (a number, or a 0-d array left on the device)."""
     xp = array_module(logits)
@@ -40,7 +40,7 @@ def _targets(logits, labels, weight, *, sparse, ignore_index, smoothing):
         return (q if weight is None else q * weight), None, rows
     valid = None if ignore_index is None else labels != ignore_index
     if isinstance(labels, np.ndarray):
-        _check_labels_cpu("CrossEntropy", labels, valid, classes)
+        _check_labels_cpu(where, labels, valid, classes)
         safe = labels if valid is None else np.where(valid, labels, 0)
     else:  # out-of-range labels on the GPU give NaN (see _nan_out_of_range), never a wrong number
         safe = xp.clip(labels if valid is None else xp.where(valid, labels, 0), 0, classes - 1)
@@ -67,10 +67,10 @@ def _reduce(loss, reduction: str, divisor):
     return total if reduction == "sum" else total / divisor
 
 
-def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction):
+def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction, where):
     log_p = kernel_ops.softmax(logits, -1, log=True)
     q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
-                                  smoothing=smoothing)
+                                  smoothing=smoothing, where=where)
     if q is None:
         xp = array_module(logits)
         safe, valid = picked
@@ -88,11 +88,11 @@ def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing,
     return _reduce(loss, reduction, divisor)
 
 
-def _softmax_ce_grad(g, logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction):
+def _softmax_ce_grad(g, logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction, where):
     xp = array_module(logits)
     grad = kernel_ops.softmax(logits, -1, log=False)
     q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
-                                  smoothing=smoothing)
+                                  smoothing=smoothing, where=where)
     if q is None:
         safe, valid = picked
         grad[xp.arange(grad.shape[0]), safe] -= 1
@@ -119,12 +119,12 @@ SOFTMAX_CROSS_ENTROPY_GRAD = Op("SoftmaxCrossEntropyGrad", _softmax_ce_grad)
 
 
 def softmax_cross_entropy(logits, labels, weight=None, *, sparse: bool, reduction: str = "mean",
-                          ignore_index=None, label_smoothing: float = 0.0):
+                          ignore_index=None, label_smoothing: float = 0.0, where: str = "SoftmaxCrossEntropy"):
     """Cross-entropy of softmax(``logits``) (rows, classes) against ``labels``: int class ids (rows,)
     when ``sparse``, else per-class probabilities (rows, classes). ``weight``: per-class weights;
     rows labelled ``ignore_index`` count for nothing. Checked by the calling Cells."""
     attrs = dict(sparse=sparse, ignore_index=ignore_index, smoothing=float(label_smoothing),
-                 reduction=reduction)
+                 reduction=reduction, where=where)
     if weight is None:
         return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, **attrs)
     return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, weight, **attrs)
@@ -266,7 +266,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             _shape.reshape(_shape.transpose(target, perm), (-1, classes))
     loss = softmax_cross_entropy(input, target, weight, sparse=sparse, reduction=reduction,
                                  ignore_index=ignore_index if sparse else None,
-                                 label_smoothing=label_smoothing)
+                                 label_smoothing=label_smoothing, where=where)
     if reduction == "none" and (spatial or single):
         loss = _shape.reshape(loss, (-1,) + spatial if spatial else ())
     return loss

@@ -76,7 +76,8 @@ class SoftmaxCrossEntropyWithLogits(LossBase):
         if logits.ndim != 2:
             raise ValueError(f"For '{where}', the 'logits' must be 2-D (N, C), but got shape {logits.shape}.")
         _loss.check_class_labels(where, logits, labels, self.sparse)
-        return _loss.softmax_cross_entropy(logits, labels, sparse=self.sparse, reduction=self.reduction)
+        return _loss.softmax_cross_entropy(logits, labels, sparse=self.sparse, reduction=self.reduction,
+                                          where=where)
 
 
 class CrossEntropyLoss(LossBase):
