@@ -110,20 +110,25 @@ HOOK_IN = custom_op("CellBackwardHookInputs", _hook_in_backward)
 HOOK_OUT = custom_op("CellBackwardHookOutputs", _hook_out_backward)
 
 
+def _pass_through(op, values: tuple, places: list, state: dict) -> tuple:
+    """``values`` with those at ``places`` replaced by identity outputs of one ``op`` node."""
+    tracked = tuple(values[i] for i in places)
+    fresh = tuple(wrap(x._data) for x in tracked)
+    record(op, tracked, fresh, {"state": state})
+    values = list(values)
+    for i, t in zip(places, fresh):
+        values[i] = t
+    return tuple(values)
+
+
 def _hook_inputs(cell, inputs: tuple):
     state = {"cell": cell, "grad_output": None, "inputs": 0, "inputs_tracked": False}
     places = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x._node is not None]
     state["inputs"] = len(places) or sum(isinstance(x, Tensor) for x in inputs)
-    if not places:
-        return inputs, state
-    state["inputs_tracked"] = True
-    tracked = tuple(inputs[i] for i in places)
-    fresh = tuple(wrap(x._data) for x in tracked)
-    record(HOOK_IN, tracked, fresh, {"state": state})
-    inputs = list(inputs)
-    for i, t in zip(places, fresh):
-        inputs[i] = t
-    return tuple(inputs), state
+    if places:
+        state["inputs_tracked"] = True
+        inputs = _pass_through(HOOK_IN, inputs, places, state)
+    return inputs, state
 
 
 def _hook_outputs(cell, out, state: dict):
@@ -131,13 +136,8 @@ def _hook_outputs(cell, out, state: dict):
     places = [i for i, o in enumerate(outs) if o._node is not None]
     if not places:
         return out
-    tracked = tuple(outs[i] for i in places)
-    fresh = tuple(wrap(o._data) for o in tracked)
-    record(HOOK_OUT, tracked, fresh, {"state": state})
-    outs = list(outs)
-    for i, t in zip(places, fresh):
-        outs[i] = t
-    return tuple(outs) if isinstance(out, tuple) else outs[0]
+    outs = _pass_through(HOOK_OUT, outs, places, state)
+    return outs if isinstance(out, tuple) else outs[0]
 
 
 def call(cell, inputs: tuple, kwargs: dict):
