@@ -11,8 +11,22 @@ import numpy as np
 from gpucell.backend import array_module, kernel_ops
 from gpucell.ops._util import type_name
 
-__all__ = ["pair", "four_pads", "resolve_pads", "out_size", "pad_hw", "window_slices", "windows",
-           "add_windows", "crop_hw", "channel_sum", "needs", "spread", "check_reduction", "REDUCTIONS"]
+__all__ = [
+    "REDUCTIONS",
+    "add_windows",
+    "channel_sum",
+    "check_reduction",
+    "crop_hw",
+    "four_pads",
+    "needs",
+    "out_size",
+    "pad_hw",
+    "pair",
+    "resolve_pads",
+    "spread",
+    "window_slices",
+    "windows",
+]
 
 REDUCTIONS = ("mean", "sum", "none")
 

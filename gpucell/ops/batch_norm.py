@@ -19,7 +19,7 @@ from gpucell.ops._layer_util import channel_sum, needs, spread
 from gpucell.ops._util import check_bool, check_float, check_tensor, type_name
 from gpucell.parameter import Parameter
 
-__all__ = ["batch_norm", "BATCH_NORM", "BATCH_NORM_INFER", "MOVING_AVERAGE"]
+__all__ = ["BATCH_NORM", "BATCH_NORM_INFER", "MOVING_AVERAGE", "batch_norm"]
 
 
 def _as3(a):

@@ -10,11 +10,20 @@ from __future__ import annotations
 from gpucell.backend import array_module, kernel_ops
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import (
-    add_windows, channel_sum, crop_hw, needs, out_size, pad_hw, pair, resolve_pads, spread, windows,
+    add_windows,
+    channel_sum,
+    crop_hw,
+    needs,
+    out_size,
+    pad_hw,
+    pair,
+    resolve_pads,
+    spread,
+    windows,
 )
 from gpucell.ops._util import check_float, check_int, check_tensor
 
-__all__ = ["conv2d", "conv2d_padded", "CONV2D", "CONV2D_GRAD"]
+__all__ = ["CONV2D", "CONV2D_GRAD", "conv2d", "conv2d_padded"]
 
 
 def _cols(x, kernel, stride, dilation, pads, groups):
@@ -99,7 +108,7 @@ def conv2d_padded(x, weight, bias, stride, dilation, pads, groups: int):
         raise TypeError(f"For 'Conv2D', the dtype of 'x' ({x.dtype}) must equal the dtype of 'weight' "
                         f"({weight.dtype}).")
     out_size("Conv2D", x.shape[2:], weight.shape[2:], stride, dilation, pads)
-    attrs = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
+    attrs = {"stride": stride, "dilation": dilation, "pads": pads, "groups": groups}
     if bias is None:
         return apply(CONV2D, x, weight, **attrs)
     check_tensor("Conv2D", "bias", bias)

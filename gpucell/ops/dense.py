@@ -11,7 +11,7 @@ from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import needs, spread
 from gpucell.ops._util import check_float, check_tensor
 
-__all__ = ["dense", "dense_relu", "DENSE", "DENSE_RELU", "DENSE_GRAD"]
+__all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
 
 
 def _dense(x, w, b=None, relu=False):

@@ -14,7 +14,7 @@ from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._util import check_tensor
 
-__all__ = ["embedding", "EMBEDDING"]
+__all__ = ["EMBEDDING", "embedding"]
 
 _gpu_scatter_rows = None
 

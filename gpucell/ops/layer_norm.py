@@ -15,7 +15,7 @@ from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import needs, spread
 from gpucell.ops._util import check_axis, check_float, check_tensor, type_name
 
-__all__ = ["layer_norm", "layer_norm_axes", "LAYER_NORM"]
+__all__ = ["LAYER_NORM", "layer_norm", "layer_norm_axes"]
 
 
 def _normalized(x, begin_norm_axis, eps):

@@ -19,8 +19,17 @@ from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import check_reduction, needs, spread
 from gpucell.ops._util import check_float, check_tensor
 
-__all__ = ["softmax_cross_entropy", "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
-           "l1_loss", "check_class_labels", "reduce_loss", "SOFTMAX_CROSS_ENTROPY", "BCE_WITH_LOGITS"]
+__all__ = [
+    "BCE_WITH_LOGITS",
+    "SOFTMAX_CROSS_ENTROPY",
+    "binary_cross_entropy_with_logits",
+    "check_class_labels",
+    "cross_entropy",
+    "l1_loss",
+    "mse_loss",
+    "reduce_loss",
+    "softmax_cross_entropy",
+]
 
 
 def _check_labels_cpu(where: str, labels, valid, classes: int) -> None:
@@ -119,12 +128,13 @@ SOFTMAX_CROSS_ENTROPY_GRAD = Op("SoftmaxCrossEntropyGrad", _softmax_ce_grad)
 
 
 def softmax_cross_entropy(logits, labels, weight=None, *, sparse: bool, reduction: str = "mean",
-                          ignore_index=None, label_smoothing: float = 0.0, where: str = "SoftmaxCrossEntropy"):
+                          ignore_index=None, label_smoothing: float = 0.0,
+                          where: str = "SoftmaxCrossEntropy"):
     """Cross-entropy of softmax(``logits``) (rows, classes) against ``labels``: int class ids (rows,)
     when ``sparse``, else per-class probabilities (rows, classes). ``weight``: per-class weights;
     rows labelled ``ignore_index`` count for nothing. Checked by the calling Cells."""
-    attrs = dict(sparse=sparse, ignore_index=ignore_index, smoothing=float(label_smoothing),
-                 reduction=reduction, where=where)
+    attrs = {"sparse": sparse, "ignore_index": ignore_index, "smoothing": float(label_smoothing),
+             "reduction": reduction, "where": where}
     if weight is None:
         return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, **attrs)
     return apply(SOFTMAX_CROSS_ENTROPY, logits, labels, weight, **attrs)

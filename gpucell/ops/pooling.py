@@ -11,11 +11,17 @@ import math
 from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import (
-    add_windows, crop_hw, four_pads, out_size, pad_hw, pair, window_slices,
+    add_windows,
+    crop_hw,
+    four_pads,
+    out_size,
+    pad_hw,
+    pair,
+    window_slices,
 )
 from gpucell.ops._util import check_bool, check_float, check_tensor
 
-__all__ = ["max_pool2d", "avg_pool2d", "pool2d", "MAX_POOL2D", "AVG_POOL2D"]
+__all__ = ["AVG_POOL2D", "MAX_POOL2D", "avg_pool2d", "max_pool2d", "pool2d"]
 
 
 def _geometry(x, kernel, stride, dilation, pads):

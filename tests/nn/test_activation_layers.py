@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from nn_testing import gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn
-from nn_testing import gradcheck, host, on
 
 RNG = np.random.default_rng(3)
 X = RNG.standard_normal((3, 5))

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from nn_testing import gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
-from nn_testing import gradcheck, host, on
 
 RNG = np.random.default_rng(11)
 
@@ -18,7 +18,7 @@ def reference_conv(x, w, b, stride, pads, dilation, groups):
     """Direct float64 cross-correlation, one kernel tap at a time."""
     top, bottom, left, right = pads
     x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
     oh = (h - (kh - 1) * dilation[0] - 1) // stride[0] + 1
     ow = (wd - (kw - 1) * dilation[1] - 1) // stride[1] + 1
@@ -30,7 +30,8 @@ def reference_conv(x, w, b, stride, pads, dilation, groups):
                 r0, c0 = i * dilation[0], j * dilation[1]
                 patch = x[:, g * cg:(g + 1) * cg, r0:r0 + stride[0] * (oh - 1) + 1:stride[0],
                           c0:c0 + stride[1] * (ow - 1) + 1:stride[1]]
-                out[:, g * og:(g + 1) * og] += np.einsum("nchw,oc->nohw", patch, w[g * og:(g + 1) * og, :, i, j])
+                taps = w[g * og:(g + 1) * og, :, i, j]
+                out[:, g * og:(g + 1) * og] += np.einsum("nchw,oc->nohw", patch, taps)
     return out if b is None else out + b.reshape(1, -1, 1, 1)
 
 
@@ -91,7 +92,7 @@ def test_cell_defaults_and_float32(device):
 def test_cell_gradients():
     net = nn.Conv2d(2, 3, 2, pad_mode="valid", has_bias=True)
     x = Tensor(RNG.standard_normal((2, 2, 3, 3)).astype(np.float32))
-    loss, grads = ms.value_and_grad(lambda x: ops.sum(net(x)), None, net.trainable_params())(x)
+    _, grads = ms.value_and_grad(lambda x: ops.sum(net(x)), None, net.trainable_params())(x)
     np.testing.assert_allclose(host(grads[1]), np.full(3, 8.0))
     patches = reference_conv(host(x), np.ones((1, 2, 2, 2)), None, (1, 1), (0,) * 4, (1, 1), 1)
     assert np.isclose(host(grads[0]).sum(), patches.sum() * 3, rtol=1e-5)
@@ -109,8 +110,8 @@ def test_matches_torch():
 def test_repr():
     net = nn.Conv2d(3, 8, 3, weight_init="ones", bias_init="zeros", has_bias=True)
     assert repr(net) == ("Conv2d(input_channels=3, output_channels=8, kernel_size=(3, 3), stride=(1, 1), "
-                         "pad_mode=same, padding=0, dilation=(1, 1), group=1, has_bias=True, weight_init=ones, "
-                         "bias_init=zeros, format=NCHW)")
+                         "pad_mode=same, padding=0, dilation=(1, 1), group=1, has_bias=True, "
+                         "weight_init=ones, bias_init=zeros, format=NCHW)")
     assert "weight_init=HeUniform(negative_slope=2.23606797749979" in repr(nn.Conv2d(3, 8, 3))
 
 

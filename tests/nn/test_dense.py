@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from nn_testing import gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Parameter, Tensor, nn, ops
 from gpucell.ops.dense import dense_relu
-from nn_testing import gradcheck, host, on
 
 RNG = np.random.default_rng(7)
 

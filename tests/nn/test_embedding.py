@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nn_testing import gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
-from nn_testing import gradcheck, host, on
 
 RNG = np.random.default_rng(4)
 
@@ -37,7 +37,8 @@ def test_cell(device):
 def test_repr_and_errors():
     assert repr(nn.Embedding(4, 2)) == (
         "Embedding(vocab_size=4, embedding_size=2, use_one_hot=False, embedding_table=Parameter "
-        "(name=embedding_table, shape=(4, 2), dtype=Float32, requires_grad=True), dtype=Int32, padding_idx=None)")
+        "(name=embedding_table, shape=(4, 2), dtype=Float32, requires_grad=True), dtype=Int32, "
+        "padding_idx=None)")
     with pytest.raises(ValueError, match=r"'Embedding'.*\[0, 4\).*7"):
         nn.Embedding(4, 2)(Tensor([1, 7]))
     with pytest.raises(TypeError, match="'Embedding'.*int.*Float32"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nn_testing import gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Parameter, Tensor, nn, ops
-from nn_testing import gradcheck, host, on
 
 RNG = np.random.default_rng(2)
 
@@ -122,7 +122,8 @@ def test_batchnorm_repr_and_errors():
         nn.BatchNorm1d(3).set_train()(Tensor(np.ones((1, 3), np.float32)))
 
 
-@pytest.mark.parametrize("shape, norm_axis, params_axis", [((4, 5), -1, -1), ((2, 3, 4), 1, 1), ((2, 3, 4), 2, 1)])
+@pytest.mark.parametrize("shape, norm_axis, params_axis",
+                         [((4, 5), -1, -1), ((2, 3, 4), 1, 1), ((2, 3, 4), 2, 1)])
 def test_layernorm_matches_numpy_and_gradients(device, shape, norm_axis, params_axis):
     x = RNG.standard_normal(shape)
     pshape = shape[params_axis:]

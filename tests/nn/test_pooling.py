@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nn_testing import gradcheck, host, on
 
 from gpucell import Tensor, nn, ops
-from nn_testing import gradcheck, host, on
 
 RNG = np.random.default_rng(5)
 
@@ -42,7 +42,8 @@ X = RNG.standard_normal((2, 3, 7, 6))
 def test_cells_match_reference(device, kernel, stride, mode, pads):
     k, s = np.broadcast_to(kernel, 2), np.broadcast_to(stride, 2)
     x = on(device, X)
-    np.testing.assert_allclose(host(nn.MaxPool2d(kernel, stride, mode)(x)), reference_pool(X, "max", k, s, pads))
+    out = nn.MaxPool2d(kernel, stride, mode)(x)
+    np.testing.assert_allclose(host(out), reference_pool(X, "max", k, s, pads))
     np.testing.assert_allclose(host(nn.AvgPool2d(kernel, stride, mode)(x)),
                                reference_pool(X, "avg", k, s, pads, count_pad=False))
     gradcheck(nn.MaxPool2d(kernel, stride, mode), X, device=device)
@@ -57,7 +58,8 @@ def test_pad_mode_and_functional(device):
     np.testing.assert_allclose(host(out), reference_pool(X, "max", (2, 2), (2, 2), (1, 1, 0, 0), (2, 2)))
     for include in (True, False):
         out = nn.AvgPool2d(3, 2, "pad", padding=1, count_include_pad=include)(x)
-        np.testing.assert_allclose(host(out), reference_pool(X, "avg", (3, 3), (2, 2), (1,) * 4, count_pad=include))
+        expected = reference_pool(X, "avg", (3, 3), (2, 2), (1,) * 4, count_pad=include)
+        np.testing.assert_allclose(host(out), expected)
     out = ops.avg_pool2d(x, 2, 2, divisor_override=3)
     np.testing.assert_allclose(host(out), reference_pool(X, "avg", (2, 2), (2, 2), (0,) * 4) * 4 / 3)
     gradcheck(lambda x: ops.max_pool2d(x, 2, 1, padding=1, dilation=2), X, device=device)
@@ -87,7 +89,8 @@ def test_matches_torch():
 
 def test_repr_and_errors():
     assert repr(nn.MaxPool2d(2, 2)) == "MaxPool2d(kernel_size=2, stride=2, pad_mode=VALID)"
-    assert repr(nn.AvgPool2d((2, 3), pad_mode="same")) == "AvgPool2d(kernel_size=(2, 3), stride=1, pad_mode=SAME)"
+    assert repr(nn.AvgPool2d((2, 3), pad_mode="same")) == \
+        "AvgPool2d(kernel_size=(2, 3), stride=1, pad_mode=SAME)"
     with pytest.raises(ValueError, match="'MaxPool2d'.*'pad_mode'.*'full'"):
         nn.MaxPool2d(2, pad_mode="full")
     with pytest.raises(ValueError, match="'AvgPool2d'.*'kernel_size'.*>= 1"):

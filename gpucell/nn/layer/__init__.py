@@ -7,6 +7,24 @@ from gpucell.nn.layer.embedding import Embedding
 from gpucell.nn.layer.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from gpucell.nn.layer.pooling import AvgPool2d, MaxPool2d
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "get_activation",
-           "Dense", "Dropout", "Dropout2d", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d",
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding"]
+__all__ = [
+           "GELU",
+           "AvgPool2d",
+           "BatchNorm1d",
+           "BatchNorm2d",
+           "Conv2d",
+           "Dense",
+           "Dropout",
+           "Dropout2d",
+           "Embedding",
+           "Flatten",
+           "LayerNorm",
+           "LogSoftmax",
+           "MaxPool2d",
+           "ReLU",
+           "SiLU",
+           "Sigmoid",
+           "Softmax",
+           "Tanh",
+           "get_activation",
+]

@@ -10,7 +10,7 @@ from gpucell.ops._util import check_bool, check_int, type_name
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
 
-__all__ = ["positive_int", "check_bool", "float_in", "make_parameter", "check_input", "check_channels"]
+__all__ = ["check_bool", "check_channels", "check_input", "float_in", "make_parameter", "positive_int"]
 
 
 def positive_int(where: str, name: str, value) -> int:

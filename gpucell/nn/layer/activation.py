@@ -6,7 +6,7 @@ from gpucell.nn.cell import Cell
 from gpucell.ops import activation as _act
 from gpucell.ops._util import check_bool, check_int
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "get_activation"]
+__all__ = ["GELU", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax", "Tanh", "get_activation"]
 
 
 class ReLU(Cell):

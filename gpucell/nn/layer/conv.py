@@ -8,7 +8,7 @@ from gpucell import dtype as _dt
 from gpucell.initializer import HeUniform, Uniform
 from gpucell.nn.cell import Cell
 from gpucell.nn.layer._checks import check_bool, check_channels, check_input, make_parameter, positive_int
-from gpucell.ops._layer_util import four_pads, pair, resolve_pads
+from gpucell.ops._layer_util import pair, resolve_pads
 from gpucell.ops.conv import conv2d_padded
 
 __all__ = ["Conv2d"]
@@ -38,15 +38,10 @@ class Conv2d(Cell):
         self.dilation = pair(where, "dilation", dilation)
         self.group = positive_int(where, "group", group)
         self.has_bias = check_bool(where, "has_bias", has_bias)
-        if not isinstance(pad_mode, str) or pad_mode.lower() not in ("same", "valid", "pad"):
-            raise ValueError(f"For '{where}', the 'pad_mode' must be one of ['same', 'valid', 'pad'], but got "
-                             f"{pad_mode!r}.")
         if isinstance(padding, (tuple, list)) and len(padding) != 4:
-            raise ValueError(f"For '{where}', the 'padding' must be an int or a tuple of 4 ints (top, bottom, "
-                             f"left, right), but got {padding!r}.")
-        if pad_mode.lower() != "pad" and any(four_pads(where, padding)):
-            raise ValueError(f"For '{where}', the 'padding' must be 0 when 'pad_mode' is {pad_mode!r}, but got "
-                             f"{padding!r}.")
+            raise ValueError(f"For '{where}', the 'padding' must be an int or a tuple of 4 ints (top, "
+                             f"bottom, left, right), but got {padding!r}.")
+        resolve_pads(where, pad_mode, padding, (1, 1), self.kernel_size, self.stride, self.dilation)
         if data_format != "NCHW":
             raise ValueError(f"For '{where}', only data_format 'NCHW' is supported, but got {data_format!r}.")
         for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):

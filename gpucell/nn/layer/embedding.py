@@ -31,7 +31,8 @@ class Embedding(Cell):
         self.use_one_hot = check_bool("Embedding", "use_one_hot", use_one_hot)
         self.dtype = _dt.to_dtype(dtype)
         if self.dtype.kind != _dt._INT:
-            raise TypeError(f"For 'Embedding', the 'dtype' of the ids must be an int type, but got {self.dtype}.")
+            raise TypeError(f"For 'Embedding', the 'dtype' of the ids must be an int type, but got "
+                            f"{self.dtype}.")
         if padding_idx is not None:
             padding_idx = check_int("Embedding", "padding_idx", padding_idx)
             if not 0 <= padding_idx < vocab_size:

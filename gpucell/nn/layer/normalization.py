@@ -7,7 +7,12 @@ import numbers
 from gpucell import dtype as _dt
 from gpucell.nn.cell import Cell
 from gpucell.nn.layer._checks import (
-    check_bool, check_channels, check_input, float_in, make_parameter, positive_int,
+    check_bool,
+    check_channels,
+    check_input,
+    float_in,
+    make_parameter,
+    positive_int,
 )
 from gpucell.ops._util import check_int, type_name
 from gpucell.ops.batch_norm import batch_norm
@@ -20,9 +25,9 @@ class _BatchNorm(Cell):
     _ndims: tuple = ()
     _shape_text = ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones", beta_init="zeros",
-                 moving_mean_init="zeros", moving_var_init="ones", use_batch_statistics=None,
-                 data_format="NCHW", dtype=_dt.float32):
+    def __init__(self, num_features, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones",
+                 beta_init="zeros", moving_mean_init="zeros", moving_var_init="ones",
+                 use_batch_statistics=None, data_format="NCHW", dtype=_dt.float32):
         super().__init__()
         where = type(self).__name__
         self.num_features = positive_int(where, "num_features", num_features)

@@ -6,10 +6,9 @@ from gpucell.nn.cell import Cell
 from gpucell.nn.layer._checks import check_bool, check_input
 from gpucell.ops import shape as _shape
 from gpucell.ops._layer_util import pair, resolve_pads
-from gpucell.ops._util import type_name
 from gpucell.ops.pooling import pool2d
 
-__all__ = ["MaxPool2d", "AvgPool2d"]
+__all__ = ["AvgPool2d", "MaxPool2d"]
 
 
 def _int_or_tuple(where: str, name: str, value):
@@ -26,16 +25,10 @@ class _Pool2d(Cell):
     def __init__(self, kernel_size, stride, pad_mode, padding, dilation, ceil_mode, data_format):
         super().__init__()
         where = type(self).__name__
-        if not isinstance(pad_mode, str):
-            raise TypeError(f"For '{where}', the 'pad_mode' must be a str, but got {type_name(pad_mode)}.")
-        if pad_mode.upper() not in ("VALID", "SAME", "PAD"):
-            raise ValueError(f"For '{where}', the 'pad_mode' must be one of ['same', 'valid', 'pad'], but got "
-                             f"{pad_mode!r}.")
         if check_bool(where, "ceil_mode", ceil_mode):
             raise NotImplementedError(f"For '{where}', 'ceil_mode=True' is not supported by gpucell yet.")
         if data_format != "NCHW":
             raise ValueError(f"For '{where}', only data_format 'NCHW' is supported, but got {data_format!r}.")
-        self.pad_mode = pad_mode.upper()
         self.kernel_size = _int_or_tuple(where, "kernel_size", kernel_size)
         self.stride = _int_or_tuple(where, "stride", stride)
         self._kernel = pair(where, "kernel_size", kernel_size)
@@ -44,6 +37,7 @@ class _Pool2d(Cell):
         self.padding = padding
         self.format = data_format
         resolve_pads(where, pad_mode, padding, (1, 1), self._kernel, self._stride, self._dilation)
+        self.pad_mode = pad_mode.upper()
 
     def _pool(self, x, divisor_for):
         where = type(self).__name__
@@ -75,7 +69,8 @@ class MaxPool2d(_Pool2d):
                  ceil_mode=False, data_format="NCHW"):
         super().__init__(kernel_size, stride, pad_mode, padding, dilation, ceil_mode, data_format)
         if check_bool("MaxPool2d", "return_indices", return_indices):
-            raise NotImplementedError("For 'MaxPool2d', 'return_indices=True' is not supported by gpucell yet.")
+            raise NotImplementedError("For 'MaxPool2d', 'return_indices=True' is not supported by gpucell "
+                                      "yet.")
 
     def construct(self, x):
         return self._pool(x, lambda pads: None)
@@ -93,8 +88,8 @@ class AvgPool2d(_Pool2d):
         self.count_include_pad = check_bool("AvgPool2d", "count_include_pad", count_include_pad)
         if divisor_override is not None and (isinstance(divisor_override, bool) or
                                              not isinstance(divisor_override, int) or divisor_override < 1):
-            raise ValueError(f"For 'AvgPool2d', the 'divisor_override' must be a positive int or None, but got "
-                             f"{divisor_override!r}.")
+            raise ValueError(f"For 'AvgPool2d', the 'divisor_override' must be a positive int or None, but "
+                             f"got {divisor_override!r}.")
         self.divisor_override = divisor_override
 
     def _divisor(self, pads):

@@ -14,8 +14,14 @@ from gpucell.ops import loss as _loss
 from gpucell.ops._layer_util import check_reduction
 from gpucell.ops._util import check_bool, check_float, check_int, check_tensor
 
-__all__ = ["LossBase", "MSELoss", "L1Loss", "SoftmaxCrossEntropyWithLogits", "CrossEntropyLoss",
-           "BCEWithLogitsLoss"]
+__all__ = [
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "L1Loss",
+    "LossBase",
+    "MSELoss",
+    "SoftmaxCrossEntropyWithLogits",
+]
 
 
 class LossBase(Cell):
@@ -95,8 +101,8 @@ class CrossEntropyLoss(LossBase):
         if weight is not None:
             check_tensor(where, "weight", weight)
             if weight.ndim != 1 or weight.dtype.kind != _dt._FLOAT:
-                raise ValueError(f"For '{where}', the 'weight' must be a 1-D float Tensor (C,), but got shape "
-                                 f"{weight.shape} and dtype {weight.dtype}.")
+                raise ValueError(f"For '{where}', the 'weight' must be a 1-D float Tensor (C,), but got "
+                                 f"shape {weight.shape} and dtype {weight.dtype}.")
         self.weight = weight
         self.ignore_index = check_int(where, "ignore_index", ignore_index)
         self.label_smoothing = float_in(where, "label_smoothing", label_smoothing, 0.0, 1.0)
