@@ -22,56 +22,58 @@ __all__ = ["SGD_UPDATE", "ADAM_UPDATE", "ADAM_WEIGHT_DECAY_UPDATE", "ADAMW_UPDAT
            "ADAM_COEFFICIENTS", "LR_AT", "LR_SCHEDULE", "STEP_INCREMENT"]
 
 
-def _grad(xp, param, grad, weight_decay: float, scale: float):
+def _grad(param, grad, weight_decay: float, scale: float):
     """``grad * scale + weight_decay * param``; ``grad`` itself when there is nothing to add."""
     if scale != 1.0:
-        grad = xp.multiply(grad, scale)
+        grad = grad * scale
         if weight_decay:
-            grad += xp.multiply(param, weight_decay)
+            grad += param * weight_decay
         return grad
     if weight_decay:
-        out = xp.multiply(param, weight_decay)
+        out = param * weight_decay
         out += grad
         return out
     return grad
 
 
+# The in-place operators below (``a -= b``) write into the array's own buffer on NumPy and CuPy
+# alike, without asking for the array module on the hot path.
 def _sgd(param, grad, lr, accum=None, stat=None, *, momentum: float, dampening: float,
          weight_decay: float, nesterov: bool, scale: float):
     # MindSpore's SGD kernel: accum = momentum * accum + (1 - dampening) * g, except on the first
     # step (stat == 1) where accum = g; param -= lr * (nesterov ? g + momentum * accum : accum).
     # Momentum's ApplyMomentum is the same with dampening 0 and no stat.
-    xp = array_module(param)
-    g = _grad(xp, param, grad, weight_decay, scale)
+    g = _grad(param, grad, weight_decay, scale)
     if accum is None:
-        step = xp.multiply(g, lr)
+        param -= g * lr
+        return param
+    accum *= momentum
+    if dampening and stat is not None:
+        # accum was zero before the first step, so (1 - d + d * stat) * g gives accum = g there.
+        coef = stat * dampening
+        coef += 1.0 - dampening
+        coef *= g
+        accum += coef
+        stat.fill(0)
+    elif dampening:
+        accum += g * (1.0 - dampening)
     else:
-        xp.multiply(accum, momentum, out=accum)
-        if dampening and stat is not None:
-            # accum was zero before the first step, so (1 - d + d * stat) * g gives accum = g there.
-            coef = xp.multiply(stat, dampening)
-            coef += 1.0 - dampening
-            coef *= g
-            accum += coef
-            stat.fill(0)
-        elif dampening:
-            accum += xp.multiply(g, 1.0 - dampening)
-        else:
-            accum += g
-        if nesterov:
-            step = xp.multiply(accum, momentum)
-            step += g
-            step *= lr
-        else:
-            step = xp.multiply(accum, lr)
-    xp.subtract(param, step, out=param)
+        accum += g
+    if nesterov:
+        step = accum * momentum
+        step += g
+        step *= lr
+        param -= step
+    else:
+        param -= accum * lr
     return param
 
 
 def _moments(xp, g, m, v, beta1: float, beta2: float):
     """m = beta1 m + (1 - beta1) g and v = beta2 v + (1 - beta2) g^2, in place; returns a scratch."""
     xp.multiply(m, beta1, out=m)
-    scratch = xp.multiply(g, 1.0 - beta1)
+    scratch = xp.empty_like(m)  # an array even for 0-d Parameters, where ufuncs return scalars
+    xp.multiply(g, 1.0 - beta1, out=scratch)
     m += scratch
     xp.multiply(v, beta2, out=v)
     xp.multiply(g, g, out=scratch)
@@ -86,7 +88,7 @@ def _adam(param, grad, m, v, coef, *, beta1: float, beta2: float, eps: float, we
     # per step), param -= lr_t * m / (sqrt(v) + eps); with nesterov the numerator is
     # beta1 * m + (1 - beta1) * g.
     xp = array_module(param)
-    g = _grad(xp, param, grad, weight_decay, scale)
+    g = _grad(param, grad, weight_decay, scale)
     scratch = _moments(xp, g, m, v, beta1, beta2)
     xp.sqrt(v, out=scratch)
     scratch += eps
@@ -106,7 +108,7 @@ def _adam_weight_decay(param, grad, m, v, lr, *, beta1: float, beta2: float, eps
     # MindSpore's AdamWeightDecay: no bias correction; update = m / (sqrt(v) + eps)
     # + weight_decay * param; param -= lr * update.
     xp = array_module(param)
-    g = _grad(xp, param, grad, 0.0, scale)
+    g = _grad(param, grad, 0.0, scale)
     scratch = _moments(xp, g, m, v, beta1, beta2)
     xp.sqrt(v, out=scratch)
     scratch += eps
@@ -124,7 +126,7 @@ def _adamw(param, grad, m, v, coef, *, beta1: float, beta2: float, eps: float, w
     # Adam step param -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
     # coef = [lr, lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t)], computed once per step.
     xp = array_module(param)
-    g = _grad(xp, param, grad, 0.0, scale)
+    g = _grad(param, grad, 0.0, scale)
     scratch = _moments(xp, g, m, v, beta1, beta2)
     if weight_decay:
         decay = xp.multiply(coef[0], -weight_decay)

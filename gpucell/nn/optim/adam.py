@@ -47,18 +47,20 @@ class _AdamBase(Optimizer):
             self.beta2_power = Parameter(Tensor(np.ones(1, np.float32), device=device), name="beta2_power",
                                          requires_grad=False)
             self._powers_attrs = {"beta1": self.beta1, "beta2": self.beta2}
+            self.__dict__["_powers"] = (self.beta1_power, self.beta2_power)
         self._plan = [(p, m[i], v[i], self._lr_index[i],
                        {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
                         "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale, **extra})
-                      for i, p in enumerate(self.parameters)]
+                      for i, p in enumerate(self._param_list)]
 
     def construct(self, gradients):
         grads = self._check_grads(gradients)
         lrs = self._step_lrs()
         kind = self._kind
         if kind is not None:
-            apply(BETA_POWERS, self.beta1_power, self.beta2_power, **self._powers_attrs)
-            lrs = [apply(ADAM_COEFFICIENTS, lr, self.beta1_power, self.beta2_power, kind=kind) for lr in lrs]
+            b1, b2 = self._powers
+            apply(BETA_POWERS, b1, b2, **self._powers_attrs)
+            lrs = [apply(ADAM_COEFFICIENTS, lr, b1, b2, kind=kind) for lr in lrs]
         op = self._op
         for (p, m, v, lr, attrs), g in zip(self._plan, grads):
             apply(op, p, g, m, v, lrs[lr], **attrs)

@@ -86,6 +86,10 @@ class Optimizer(Cell):
         self.exec_weight_decay = any(w > 0 for w in wds)
         self.reciprocal_scale = 1.0 / self.loss_scale
         self._success = (True,) * len(ordered)
+        # Plain references for the per-step path (registered attributes resolve more slowly).
+        self.__dict__["_global_step"] = self.global_step
+        self.__dict__["_param_list"] = tuple(ordered)
+        self._shapes = tuple(p.shape for p in ordered)
 
     # -- construction --------------------------------------------------------------------------
     def _groups(self, where: str, parameters, learning_rate) -> list[dict]:
@@ -105,9 +109,9 @@ class Optimizer(Cell):
             self._grouped = False
             return [{"params": items, "lr": None, "weight_decay": None}]
         if not all(isinstance(p, dict) for p in items):
-            bad = next(p for p in items if not isinstance(p, (Parameter, dict)))
+            kinds = sorted({type(p).__name__ for p in items})
             raise TypeError(f"For '{where}', the 'params' must hold only Parameters or only dicts, but "
-                            f"got an element of type '{type(bad).__name__}'.")
+                            f"got elements of types {kinds}.")
         self._grouped = True
         groups = []
         for i, group in enumerate(items):
@@ -186,24 +190,30 @@ class Optimizer(Cell):
     # -- per step ------------------------------------------------------------------------------
     def _step_lrs(self) -> list:
         """The learning rate of each group for this step (device values); then global_step += 1."""
-        step = self.global_step
+        step = self._global_step
         lrs = [s if type(s) is Parameter else s(step) for s in self._lr_sources]
         apply(STEP_INCREMENT, step)
         return lrs
 
-    def _check_grads(self, gradients) -> tuple:
-        if not isinstance(gradients, (tuple, list)):
+    def _check_grads(self, gradients):
+        """Refuses a wrong count or shape before anything is written (no half-applied step)."""
+        if type(gradients) is not tuple and not isinstance(gradients, (tuple, list)):
             raise TypeError(f"For '{type(self).__name__}', the gradients must be a tuple of Tensors, one "
                             f"per Parameter, but got {type(gradients).__name__}.")
         if len(gradients) != self.param_length:
             raise ValueError(f"For '{type(self).__name__}', got {len(gradients)} gradients for "
                              f"{self.param_length} Parameters.")
-        for p, g in zip(self.parameters, gradients):
-            if not isinstance(g, Tensor) or g._data.shape != p._data.shape:
+        for g, shape in zip(gradients, self._shapes):
+            if not isinstance(g, Tensor) or g._data.shape != shape:
+                self._bad_grad(gradients)
+        return gradients
+
+    def _bad_grad(self, gradients):
+        for p, g in zip(self._param_list, gradients):
+            if not isinstance(g, Tensor) or g.shape != p.shape:
                 got = f"shape {g.shape}" if isinstance(g, Tensor) else f"a {type(g).__name__}"
                 raise ValueError(f"For '{type(self).__name__}', the gradient of '{p.name}' must be a "
                                  f"Tensor of shape {p.shape}, but got {got}.")
-        return gradients
 
     def get_lr(self):
         """The learning rate the next step will use: a Tensor, or one per Parameter when the groups

@@ -21,7 +21,7 @@ class _MomentumUpdate(Optimizer):
 
     def _prepare(self, momentum: float, dampening: float, nesterov: bool, state: tuple) -> None:
         self._plan = []
-        for i, p in enumerate(self.parameters):
+        for i, p in enumerate(self._param_list):
             attrs = {"momentum": momentum, "dampening": dampening, "weight_decay": self.group_weight_decay[i],
                      "nesterov": nesterov, "scale": self.reciprocal_scale}
             self._plan.append((p, tuple(s[i] for s in state), self._lr_index[i], attrs))
