@@ -8,6 +8,8 @@ still in the same phase.
 
 from __future__ import annotations
 
+import numpy as np
+
 from gpucell.jit.tracer import ARG, CONST, PARAM, TEMP, Step, Tracer
 from gpucell.nn.cell import structure
 from gpucell.ops._dispatch import wrap
@@ -123,7 +125,8 @@ def run_steps(steps, env: list) -> None:
         if outs is None:
             continue
         if type(outs) is int:
-            env[outs] = result
+            # NumPy returns 0-d results as scalars; apply() makes them arrays, so must a replay.
+            env[outs] = np.asarray(result) if isinstance(result, np.generic) else result
         else:
             for slot, value in zip(outs, result):
-                env[slot] = value
+                env[slot] = np.asarray(value) if isinstance(value, np.generic) else value
