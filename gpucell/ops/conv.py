@@ -7,16 +7,18 @@ of it runs on the matmul / reduce kernels and elementwise copies, so a CUDA grap
 
 from __future__ import annotations
 
-from gpucell.backend import array_module, kernel_ops
+from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import (
     add_windows,
     channel_sum,
     crop_hw,
+    matmul,
     needs,
     out_size,
     pad_hw,
     pair,
+    reduce_sum,
     resolve_pads,
     spread,
     windows,
@@ -43,11 +45,11 @@ def _conv2d(x, w, b=None, *, stride, dilation, pads, groups):
     n, o = x.shape[0], w.shape[0]
     wm = w.reshape(groups, o // groups, -1)
     if groups == 1:
-        out = kernel_ops.matmul_bias(wm[0], cols[:, 0])
+        out = matmul(wm[0], cols[:, 0])
     else:
         out = xp.empty((n, groups, o // groups, cols.shape[-1]), dtype=x.dtype)
         for gi in range(groups):
-            out[:, gi] = kernel_ops.matmul_bias(wm[gi], cols[:, gi])
+            out[:, gi] = matmul(wm[gi], cols[:, gi])
     out = out.reshape(n, o, out_hw[0], out_hw[1])
     if b is not None:
         out += b.reshape(1, o, 1, 1)
@@ -64,7 +66,7 @@ def _conv2d_grad(g, x, w, *, stride, dilation, pads, groups, wanted):
         wm = w.reshape(groups, o // groups, -1)
         gcols = xp.empty((n, groups, wm.shape[-1], g3.shape[-1]), dtype=g.dtype)
         for gi in range(groups):
-            gcols[:, gi] = kernel_ops.matmul_bias(wm[gi], g3[:, gi], transpose_a=True)
+            gcols[:, gi] = matmul(wm[gi], g3[:, gi], transpose_a=True)
         h, wd = x.shape[2:]
         padded = xp.zeros((n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]), dtype=g.dtype)
         add_windows(padded, gcols.reshape(n, c, kernel[0], kernel[1], *g.shape[2:]), kernel, stride,
@@ -74,8 +76,8 @@ def _conv2d_grad(g, x, w, *, stride, dilation, pads, groups, wanted):
         cols, _ = _cols(x, kernel, stride, dilation, pads, groups)
         gw = xp.empty((groups, o // groups, cols.shape[2]), dtype=g.dtype)
         for gi in range(groups):
-            per_sample = kernel_ops.matmul_bias(g3[:, gi], cols[:, gi], transpose_b=True)
-            gw[gi] = kernel_ops.reduce("sum", per_sample, axis=0)
+            per_sample = matmul(g3[:, gi], cols[:, gi], transpose_b=True)
+            gw[gi] = reduce_sum(per_sample, axis=0)
         grads.append(gw.reshape(w.shape))
     if len(wanted) > 2 and wanted[2]:
         grads.append(channel_sum(g.reshape(n, o, -1)))

@@ -6,9 +6,8 @@ asked for (input, weight, bias), all on the matmul kernel and the reduce kernel 
 
 from __future__ import annotations
 
-from gpucell.backend import kernel_ops
 from gpucell.ops._dispatch import Op, apply
-from gpucell.ops._layer_util import needs, spread
+from gpucell.ops._layer_util import matmul, needs, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor
 
 __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
@@ -16,8 +15,8 @@ __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
 
 def _dense(x, w, b=None, relu=False):
     if x.ndim == 1:
-        return kernel_ops.matmul_bias(x.reshape(1, -1), w, b, transpose_b=True, relu=relu).reshape(-1)
-    return kernel_ops.matmul_bias(x, w, b, transpose_b=True, relu=relu)
+        return matmul(x.reshape(1, -1), w, b, transpose_b=True, relu=relu).reshape(-1)
+    return matmul(x, w, b, transpose_b=True, relu=relu)
 
 
 def _dense_grad(g, x, w, out=None, *, wanted):
@@ -27,11 +26,11 @@ def _dense_grad(g, x, w, out=None, *, wanted):
     g2 = g.reshape(-1, n)
     grads = []
     if wanted[0]:
-        grads.append(kernel_ops.matmul_bias(g2, w).reshape(x.shape))
+        grads.append(matmul(g2, w).reshape(x.shape))
     if wanted[1]:
-        grads.append(kernel_ops.matmul_bias(g2, x.reshape(-1, w.shape[1]), transpose_a=True))
+        grads.append(matmul(g2, x.reshape(-1, w.shape[1]), transpose_a=True))
     if len(wanted) > 2 and wanted[2]:
-        grads.append(kernel_ops.reduce("sum", g2, axis=0))
+        grads.append(reduce_sum(g2, axis=0))
     return tuple(grads)
 
 

@@ -16,7 +16,7 @@ from gpucell.ops import arithmetic as _ar
 from gpucell.ops import reduction as _red
 from gpucell.ops import shape as _shape
 from gpucell.ops._dispatch import Op, apply
-from gpucell.ops._layer_util import check_reduction, needs, spread
+from gpucell.ops._layer_util import check_reduction, needs, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor
 
 __all__ = [
@@ -66,13 +66,13 @@ def _targets(logits, labels, weight, *, sparse, ignore_index, smoothing, where):
     if valid is not None:
         q *= valid[:, None]
         row_weight = row_weight * valid
-    return q, (safe, valid), kernel_ops.reduce("sum", row_weight)
+    return q, (safe, valid), reduce_sum(row_weight)
 
 
 def _reduce(loss, reduction: str, divisor):
     if reduction == "none":
         return loss
-    total = kernel_ops.reduce("sum", loss)
+    total = reduce_sum(loss)
     return total if reduction == "sum" else total / divisor
 
 
@@ -87,7 +87,7 @@ def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing,
         if valid is not None:
             loss = xp.where(valid, loss, loss.dtype.type(0))
     else:
-        loss = -kernel_ops.reduce("sum", q * log_p, axis=1)
+        loss = -reduce_sum(q * log_p, axis=1)
     if sparse and not isinstance(loss, np.ndarray):
         valid = picked[1]
         inside = (labels >= 0) & (labels < logits.shape[1])
@@ -108,7 +108,7 @@ def _softmax_ce_grad(g, logits, labels, weight=None, *, sparse, ignore_index, sm
         if valid is not None:
             grad *= valid[:, None]
     else:
-        grad *= kernel_ops.reduce("sum", q, axis=1, keepdims=True)
+        grad *= reduce_sum(q, axis=1, keepdims=True)
         grad -= q
     if reduction == "none":
         grad *= g[:, None]
