@@ -1,14 +1,22 @@
 """CUDA-graph capture for jit plans: a private memory pool, a capture stream, launch ordering.
 
-CuPy's default pool is not graph-aware: a temporary freed during capture could be handed to another
-array and then overwritten by every replay. So each captured plan allocates from a pool of its own,
-warmed up by an eager run first (cudaMalloc is illegal during capture; the warm-up leaves cached
-blocks of the right sizes in the private pool for the capture to reuse).
+CuPy's default pool is not graph-aware: a temporary freed during capture goes back to the pool's
+free list while the graph still reads and writes it on every replay. So each captured plan
+allocates from a pool of its own, and nothing that must outlive a replay (a call's outputs) is
+ever taken from that pool after the capture: see :meth:`GraphRunner.on_private_stream`.
+
+CuPy pools keep free blocks per stream (a block returns to the free list of the stream it was
+allocated on, and only allocations on that stream reuse it), so the warm-up and the capture both
+run on the plan's one stream: the capture then reuses the warm-up's blocks. The capture runs in
+CuPy's default relaxed mode, in which a cudaMalloc (the pool growing) is permitted; what is not
+permitted is anything that synchronizes (a host read, ``cupy.asnumpy``, ``cudaFree``): it
+invalidates the capture, ``end_capture`` raises, and the executor falls back to eager replay.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 
 from gpucell.backend import cupy
 
@@ -24,24 +32,55 @@ class GraphRunner:
 
     @contextlib.contextmanager
     def on_private_stream(self):
-        """Runs the block on the plan's stream and pool, ordered after the caller's stream."""
+        """Runs the block on the plan's stream and pool, ordered after the caller's stream; the
+        caller's stream waits for the block's work when it ends (also when it raises).
+
+        Arrays that must survive the next replay (outputs handed to the user) must not be taken
+        from the private pool: allocate them after the block, on the caller's stream, and then
+        call :meth:`after_caller`.
+        """
         caller = cupy.cuda.get_current_stream()
         self.stream.wait_event(caller.record())
-        with cupy.cuda.using_allocator(self.pool.malloc), self.stream:
-            yield
-        caller.wait_event(self.stream.record())
+        try:
+            with cupy.cuda.using_allocator(self.pool.malloc), self.stream:
+                yield
+        finally:
+            caller.wait_event(self.stream.record())
+
+    def after_caller(self) -> None:
+        """Orders every later use of the plan's stream after the work queued so far on the
+        current (caller's) stream, e.g. the copies of a call's outputs out of the static buffers
+        (a next call may come from another stream, whose own event would not cover them)."""
+        self.stream.wait_event(cupy.cuda.get_current_stream().record())
 
     def capture(self, run) -> object:
-        """A ``cupy.cuda.Graph`` of every kernel ``run()`` launches (call inside on_private_stream)."""
-        self.stream.begin_capture()
+        """A ``cupy.cuda.Graph`` of every kernel ``run()`` launches (call inside on_private_stream).
+
+        The cyclic garbage collector is paused meanwhile: an object it frees could call cudaFree
+        (a raw allocation, another plan's pool), which synchronizes and breaks the capture.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            run()
+            self.stream.begin_capture()
+            try:
+                run()
+            except BaseException:
+                with contextlib.suppress(Exception):  # end the capture; keep run()'s error
+                    self.stream.end_capture()
+                raise
+            return self.stream.end_capture()
         finally:
-            graph = self.stream.end_capture()
-        return graph
+            if collecting:
+                gc.enable()
 
     def launch(self, graph) -> None:
         graph.launch(self.stream)
+
+    def release(self) -> None:
+        """Returns the private pool's cached blocks to the device (after a failed capture)."""
+        with contextlib.suppress(Exception):
+            self.pool.free_all_blocks()
 
     def held_bytes(self) -> int:
         return int(self.pool.total_bytes())

@@ -137,6 +137,30 @@ class Launcher(Protocol):
                  block: tuple[int, int, int], args: Sequence) -> None: ...
 
 
+_cache_set = False
+
+
+def _use_kernel_cache(cupy) -> None:
+    """Points CuPy's kernel cache at ``GPUCELL_KERNEL_CACHE`` unless ``CUPY_CACHE_DIR`` is set.
+
+    CuPy up to 13 reads ``CUPY_CACHE_DIR`` at each compile; CuPy 14 reads it once, when
+    ``cupy.cuda.compiler`` is imported (with ``import cupy``), into a disk cache backend, so
+    setting the variable now changes nothing there: its backend is replaced instead.
+    """
+    global _cache_set
+    if _cache_set:
+        return
+    _cache_set = True
+    if not _config.KERNEL_CACHE or os.environ.get("CUPY_CACHE_DIR"):
+        return  # CuPy's own variable, set by the user, wins
+    os.environ["CUPY_CACHE_DIR"] = _config.KERNEL_CACHE
+    compiler = getattr(cupy.cuda, "compiler", None)
+    setter = getattr(compiler, "_set_kernel_cache_backend", None)
+    disk = getattr(compiler, "_DiskKernelCacheBackend", None)
+    if setter is not None and disk is not None:
+        setter(disk(_config.KERNEL_CACHE))
+
+
 class _CupyLauncher:
     """Compiles on first use, caches per (file, expression, device), launches on the current stream."""
 
@@ -163,8 +187,7 @@ class _CupyLauncher:
         if function is None:
             if expression not in name_expressions(filename):
                 raise RuntimeError(f"{expression} is not a registered instantiation of kernels/{filename}.")
-            if _config.KERNEL_CACHE:
-                os.environ.setdefault("CUPY_CACHE_DIR", _config.KERNEL_CACHE)
+            _use_kernel_cache(cupy)
             try:
                 module = cupy.RawModule(code=source(filename), options=COMPILE_OPTIONS,
                                         name_expressions=[expression])

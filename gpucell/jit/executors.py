@@ -3,18 +3,20 @@
 The GPU executor warms a plan up once on its private stream, then captures every run of capturable
 steps into a graph; steps that cannot be captured (``Op.capturable`` False) run eagerly between
 graph launches and count as graph breaks. Their results are copied into the buffers the next graph
-was captured reading, since a graph reads fixed addresses. A capture that fails warns once and the
-plan is replayed eagerly from then on: slower, never wrong.
+was captured reading, since a graph reads fixed addresses. Each call's outputs are copied out of
+the static buffers on the caller's stream, so call k's outputs survive call k+1. A capture that
+fails warns once and the plan is replayed eagerly from then on: slower, never wrong.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 from gpucell import backend
 from gpucell.jit.plan import Plan, run_steps
 
-__all__ = ["ReplayExecutor", "CudaGraphExecutor", "make_executor"]
+__all__ = ["CudaGraphExecutor", "ReplayExecutor", "make_executor"]
 
 
 class ReplayExecutor:
@@ -48,7 +50,13 @@ def _segments(steps) -> list[tuple[bool, tuple]]:
 
 
 class CudaGraphExecutor:
-    """Replays a plan as CUDA graphs with static buffers owned by the plan (see module docstring)."""
+    """Replays a plan as CUDA graphs with static buffers owned by the plan (see module docstring).
+
+    Call 0 of a key is the tracer's eager run; call 1 (the first one here) is the warm-up, an
+    eager run on the plan's stream that is that call's real run, followed by the capture, which
+    runs nothing; calls 2 and later copy the arguments into the static buffers, launch, and copy
+    the outputs out. One lock serializes the calls: they share the static buffers.
+    """
 
     kind = "cuda-graph"
     _warned = False
@@ -63,22 +71,22 @@ class CudaGraphExecutor:
         self.env = None       # static slot table the graphs read and write
         self.graphs = None    # one graph per captured segment, None for eager ones
         self.failed = False
+        self._lock = threading.Lock()
+        # Arguments an in-place op writes into (its first input): eager mode changes the caller's
+        # array, so a replay copies the static buffer back into it.
+        arg_slots = dict(plan.arg_slots)
+        self._written_args = tuple(sorted({(step.ins[0], arg_slots[step.ins[0]]) for step in plan.steps
+                                           if step.op.inplace and step.ins and step.ins[0] in arg_slots}))
 
     def __call__(self, arg_arrays: list):
-        if self.failed:
-            return self.fallback(arg_arrays)
-        if self.graphs is None:
-            try:
-                return self._warm_up_and_capture(arg_arrays)
-            except Exception as exc:  # noqa: BLE001 - any capture failure falls back, visibly
-                self.failed = True
-                self.env = self.graphs = None
-                if not CudaGraphExecutor._warned:
-                    CudaGraphExecutor._warned = True
-                    warnings.warn(f"gpucell.jit: CUDA-graph capture of '{self.plan.name}' failed "
-                                  f"({type(exc).__name__}: {exc}); replaying it eagerly instead.",
-                                  RuntimeWarning, stacklevel=3)
+        with self._lock:
+            if self.failed:
                 return self.fallback(arg_arrays)
+            if self.graphs is None:
+                return self._warm_up_and_capture(arg_arrays)
+            return self._replay(arg_arrays)
+
+    def _replay(self, arg_arrays: list):
         with self.runner.on_private_stream():
             for (slot, index) in self.plan.arg_slots:
                 self.env[slot][...] = arg_arrays[index]
@@ -87,7 +95,13 @@ class CudaGraphExecutor:
                     self.runner.launch(graph)
                 else:
                     self._run_eager(steps)
-            return self.plan.build_output(self.env, copy=True)
+        # On the caller's stream, from the caller's allocator: a block of the private pool may be
+        # scratch memory of a graph, which the next replay would overwrite.
+        result = self.plan.build_output(self.env, copy=True)
+        for slot, index in self._written_args:
+            arg_arrays[index][...] = self.env[slot]
+        self.runner.after_caller()  # the next call's writes into the static buffers wait for these
+        return result
 
     def _run_eager(self, steps) -> None:
         scratch = list(self.env)
@@ -99,34 +113,60 @@ class CudaGraphExecutor:
                 else:
                     old[...] = new  # the next graph reads this address
 
+    def _fail(self, exc: Exception, stage: str) -> None:
+        self.failed = True
+        self.env = self.graphs = None
+        self.runner.release()
+        if not CudaGraphExecutor._warned:
+            CudaGraphExecutor._warned = True
+            warnings.warn(f"gpucell.jit: CUDA-graph {stage} of '{self.plan.name}' failed "
+                          f"({type(exc).__name__}: {exc}); replaying it eagerly instead.",
+                          RuntimeWarning, stacklevel=5)
+
     def _warm_up_and_capture(self, arg_arrays: list):
-        with self.runner.on_private_stream():
-            # Warm-up: this call's real run, which also fills the private pool with blocks of the
-            # sizes the capture will ask for (cudaMalloc is illegal while capturing).
-            warm = self.plan.initial_env([a.copy() for a in arg_arrays])
-            run_steps(self.plan.steps, warm)
-            result = self.plan.build_output(warm, copy=True)
-            layout = {slot: (a.shape, a.dtype) for slot, a in enumerate(warm) if hasattr(a, "shape")}
-            del warm
-            xp = backend.array_module(arg_arrays[0]) if arg_arrays else backend.cupy
-            env = self.plan.initial_env([a.copy() for a in arg_arrays])
-            graphs = []
-            for capturable, steps in self.segments:
-                if capturable:
-                    graphs.append(self.runner.capture(lambda steps=steps: run_steps(steps, env)))
-                    continue
-                # Not run now: its in-place writes already happened in the warm-up. The graphs
-                # after it only need the addresses its results will be copied into.
-                graphs.append(None)
-                for step in steps:
-                    outs = () if step.outs is None else (
-                        (step.outs,) if type(step.outs) is int else step.outs)
-                    for slot in outs:
+        try:
+            with self.runner.on_private_stream():
+                result, layout = self._warm_up(arg_arrays)
+        except Exception as exc:  # noqa: BLE001 - any failure falls back, visibly
+            self._fail(exc, "warm-up")
+            return self.fallback(arg_arrays)
+        try:
+            with self.runner.on_private_stream():
+                self._capture(arg_arrays, layout)
+        except Exception as exc:  # noqa: BLE001 - any capture failure falls back, visibly
+            self._fail(exc, "capture")
+        # The warm-up was this call's run (its in-place writes happened once); the captured graphs
+        # have not run. A failed capture therefore needs no second run either.
+        return result
+
+    def _warm_up(self, arg_arrays: list):
+        """This call's real run, eagerly on the plan's stream and pool; it leaves cached blocks of
+        the sizes the capture asks for in the pool's free list of that stream."""
+        warm = self.plan.initial_env(list(arg_arrays))
+        run_steps(self.plan.steps, warm)
+        result = self.plan.build_output(warm, copy=True)
+        layout = {slot: (a.shape, a.dtype) for slot, a in enumerate(warm) if hasattr(a, "shape")}
+        return result, layout
+
+    def _capture(self, arg_arrays: list, layout: dict) -> None:
+        xp = backend.array_module(arg_arrays[0]) if arg_arrays else backend.cupy
+        env = self.plan.initial_env([a.copy() for a in arg_arrays])  # the static input buffers
+        graphs = []
+        for capturable, steps in self.segments:
+            if capturable:
+                graphs.append(self.runner.capture(lambda steps=steps: run_steps(steps, env)))
+                continue
+            # Not run now: its in-place writes already happened in the warm-up. The graphs
+            # after it only need the addresses its results will be copied into.
+            graphs.append(None)
+            for step in steps:
+                outs = () if step.outs is None else (
+                    (step.outs,) if type(step.outs) is int else step.outs)
+                for slot in outs:
+                    if slot in layout:
                         shape, dtype = layout[slot]
                         env[slot] = xp.empty(shape, dtype)
-            self.env, self.graphs = env, graphs
-        # The captured graphs have not run: in-place writes (optimizer updates) happened once.
-        return result
+        self.env, self.graphs = env, graphs
 
     def held_bytes(self) -> int:
         return self.plan.held_bytes() + self.runner.held_bytes()

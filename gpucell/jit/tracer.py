@@ -104,7 +104,10 @@ class Tracer:
         if threading.get_ident() != self.thread:
             return
         ins = tuple(self._input_slot(x) for x in inputs)
-        first = next(x for x in inputs if isinstance(x, Tensor))
+        # The backend of the inputs; creation ops (Fill, Arange) have none: that of the output.
+        first = next((x for x in inputs if isinstance(x, Tensor)), None)
+        if first is None:
+            first = outputs[0] if op.multi_output else outputs
         fn = op.cpu if isinstance(first._data, np.ndarray) else op.gpu
         if op.multi_output:
             outs = tuple(self._output_slot(o._data) for o in outputs)

@@ -248,3 +248,19 @@ def test_graph_mode_runs_top_level_cell_calls_through_plans(device):
     assert (info.misses, info.hits) == (1, 2)
     net(x)
     assert cache_info().hits == 2  # PYNATIVE again: no plan involved
+
+
+def test_creation_ops_inside_a_jitted_function_are_traced(device):
+    previous = ms.get_context("device_target")
+    ms.set_context(device_target=device)  # creation ops make their tensors on the current device
+    try:
+        @ms.jit
+        def f(x):
+            return x + ops.zeros((3,), ms.float32) + ops.arange(0, 3).astype(ms.float32)
+
+        for k in range(3):
+            out = f(_tensor([1.0, 2.0, 3.0], device) * k)
+            np.testing.assert_array_equal(out.asnumpy(), np.array([1.0, 2.0, 3.0]) * k + [0, 1, 2])
+        assert cache_info().hits == 2
+    finally:
+        ms.set_context(device_target=previous)
