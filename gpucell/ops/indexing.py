@@ -137,6 +137,9 @@ def _setitem_backward(ctx, g):
     return g_target, g_value
 
 
-GETITEM = Op("Getitem", _getitem, backward=_getitem_backward, saves="none")
-GETITEM_GRAD = Op("GetitemGrad", _getitem_grad)
-SETITEM = Op("Setitem", _setitem, backward=_setitem_backward, inplace=True, saves="none")
+# Integer-array indices are bounds-checked on the host and CuPy's scatter-add synchronises: none of
+# the three can run inside CUDA-graph capture, so a jit plan runs them between captured segments.
+GETITEM = Op("Getitem", _getitem, backward=_getitem_backward, saves="none", capturable=False)
+GETITEM_GRAD = Op("GetitemGrad", _getitem_grad, capturable=False)
+SETITEM = Op("Setitem", _setitem, backward=_setitem_backward, inplace=True, saves="none",
+             capturable=False)

@@ -45,6 +45,12 @@ def _split(a, sections, axis):
 
 
 def _gather(a, indices, axis):
+    n = a.shape[axis]
+    if indices.size:
+        low, high = int(indices.min()), int(indices.max())  # one host read: Gather is not capturable
+        if low < -n or high >= n:
+            raise ValueError(f"For 'Gather', the indices must be in [{-n}, {n}) for axis {axis} of "
+                             f"'input_params' with shape {a.shape}, but got values in [{low}, {high}].")
     return array_module(a).take(a, indices, axis=axis)
 
 
@@ -109,8 +115,10 @@ TILE = Op("Tile", _tile, backward=_tile_backward, saves="none")
 CONCAT = Op("Concat", _concat, backward=_concat_backward, promote=True, saves="none")
 STACK = Op("Stack", _stack, backward=_stack_backward, promote=True, saves="none")
 SPLIT = Op("Split", _split, backward=_split_backward, multi_output=True, saves="none")
-GATHER = Op("Gather", _gather, backward=_gather_backward)
-GATHER_GRAD = Op("GatherGrad", _gather_grad)
+# The index bounds check reads the indices on the host and the scatter-add synchronises: both run
+# between captured segments of a jit plan on the GPU.
+GATHER = Op("Gather", _gather, backward=_gather_backward, capturable=False)
+GATHER_GRAD = Op("GatherGrad", _gather_grad, capturable=False)
 
 
 def reshape(input, shape):
@@ -276,11 +284,4 @@ def gather(input_params, input_indices, axis, batch_dims=0):
     if batch_dims != 0:
         raise ValueError(f"For 'Gather', only batch_dims=0 is supported, but got {batch_dims}.")
     axis = check_axis("Gather", axis, input_params.ndim)
-    if input_indices.size:
-        host = input_indices.asnumpy()
-        n = input_params.shape[axis]
-        if host.min() < -n or host.max() >= n:
-            raise ValueError(f"For 'Gather', the indices must be in [{-n}, {n}) for axis {axis} of "
-                             f"'input_params' with shape {input_params.shape}, but got values in "
-                             f"[{host.min()}, {host.max()}].")
     return apply(GATHER, input_params, input_indices, axis=axis)
