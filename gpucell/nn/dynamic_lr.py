@@ -22,6 +22,21 @@ def _steps(where: str, total_step, step_per_epoch, decay_epoch, name: str = "dec
             _int(where, name, decay_epoch))
 
 
+def _decay(where: str, learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch, is_stair):
+    """The checked arguments of the three rate-decay functions."""
+    return (_float(where, "learning_rate", learning_rate), _float(where, "decay_rate", decay_rate),
+            *_steps(where, total_step, step_per_epoch, decay_epoch), _bool(where, "is_stair", is_stair))
+
+
+def _per_step(total: int, per_epoch: int, decay: int, stair: bool, rate_of) -> list[float]:
+    """``rate_of(p)`` for each step, ``p = epoch / decay`` (floored when ``stair``)."""
+    out = []
+    for i in range(total):
+        p = (i // per_epoch) / decay
+        out.append(rate_of(math.floor(p) if stair else p))
+    return out
+
+
 def piecewise_constant_lr(milestone, learning_rates) -> list[float]:
     """``learning_rates[i]`` for the steps before ``milestone[i]`` (increasing ints).
 
@@ -49,25 +64,17 @@ def piecewise_constant_lr(milestone, learning_rates) -> list[float]:
 def exponential_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
                          is_stair=False) -> list[float]:
     """``learning_rate * decay_rate ** (epoch / decay_epoch)`` per step (floored when ``is_stair``)."""
-    where = "exponential_decay_lr"
-    lr, rate = _float(where, "learning_rate", learning_rate), _float(where, "decay_rate", decay_rate)
-    total, per_epoch, decay = _steps(where, total_step, step_per_epoch, decay_epoch)
-    stair = _bool(where, "is_stair", is_stair)
-    out = []
-    for i in range(total):
-        p = (i // per_epoch) / decay
-        out.append(lr * rate ** (math.floor(p) if stair else p))
-    return out
+    lr, rate, total, per_epoch, decay, stair = _decay("exponential_decay_lr", learning_rate, decay_rate, total_step,
+                                                      step_per_epoch, decay_epoch, is_stair)
+    return _per_step(total, per_epoch, decay, stair, lambda p: lr * rate ** p)
 
 
 def natural_exp_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
                          is_stair=False) -> list[float]:
     """``learning_rate * e ** (-decay_rate * epoch)`` per step; with ``is_stair`` the epoch is rounded
     down to a multiple of ``decay_epoch`` (MindSpore's formula)."""
-    where = "natural_exp_decay_lr"
-    lr, rate = _float(where, "learning_rate", learning_rate), _float(where, "decay_rate", decay_rate)
-    total, per_epoch, decay = _steps(where, total_step, step_per_epoch, decay_epoch)
-    stair = _bool(where, "is_stair", is_stair)
+    lr, rate, total, per_epoch, decay, stair = _decay("natural_exp_decay_lr", learning_rate, decay_rate, total_step,
+                                                      step_per_epoch, decay_epoch, is_stair)
     out = []
     for i in range(total):
         epoch = i // per_epoch
@@ -78,15 +85,9 @@ def natural_exp_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, 
 def inverse_decay_lr(learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
                      is_stair=False) -> list[float]:
     """``learning_rate / (1 + decay_rate * epoch / decay_epoch)`` per step (floored when ``is_stair``)."""
-    where = "inverse_decay_lr"
-    lr, rate = _float(where, "learning_rate", learning_rate), _float(where, "decay_rate", decay_rate)
-    total, per_epoch, decay = _steps(where, total_step, step_per_epoch, decay_epoch)
-    stair = _bool(where, "is_stair", is_stair)
-    out = []
-    for i in range(total):
-        p = (i // per_epoch) / decay
-        out.append(lr / (1 + rate * (math.floor(p) if stair else p)))
-    return out
+    lr, rate, total, per_epoch, decay, stair = _decay("inverse_decay_lr", learning_rate, decay_rate, total_step,
+                                                      step_per_epoch, decay_epoch, is_stair)
+    return _per_step(total, per_epoch, decay, stair, lambda p: lr / (1 + rate * p))
 
 
 def cosine_decay_lr(min_lr, max_lr, total_step, step_per_epoch, decay_epoch) -> list[float]:

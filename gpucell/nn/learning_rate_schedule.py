@@ -81,35 +81,36 @@ class _Formula(LearningRateSchedule):
         return apply(LR_SCHEDULE, _check_step(type(self).__name__, global_step), **self._attrs)
 
 
-class ExponentialDecayLR(_Formula):
-    """``learning_rate * decay_rate ** p`` with ``p = step / decay_steps`` (floored if ``is_stair``)."""
+class _RateDecay(_Formula):
+    """``(learning_rate, decay_rate, decay_steps, is_stair=False)``, with ``p = step / decay_steps``
+    (floored if ``is_stair``)."""
+
+    _kind = ""
 
     def __init__(self, learning_rate: float, decay_rate: float, decay_steps: int, is_stair: bool = False):
         where = type(self).__name__
         self.learning_rate = _float(where, "learning_rate", learning_rate)
         self.decay_rate = _float(where, "decay_rate", decay_rate)
-        super().__init__("exponential", _int(where, "decay_steps", decay_steps),
+        super().__init__(self._kind, _int(where, "decay_steps", decay_steps),
                          (self.learning_rate, self.decay_rate), stair=_bool(where, "is_stair", is_stair))
 
 
-class NaturalExpDecayLR(_Formula):
+class ExponentialDecayLR(_RateDecay):
+    """``learning_rate * decay_rate ** p`` with ``p = step / decay_steps`` (floored if ``is_stair``)."""
+
+    _kind = "exponential"
+
+
+class NaturalExpDecayLR(_RateDecay):
     """``learning_rate * exp(-decay_rate * p)`` with ``p = step / decay_steps`` (floored if ``is_stair``)."""
 
-    def __init__(self, learning_rate: float, decay_rate: float, decay_steps: int, is_stair: bool = False):
-        where = type(self).__name__
-        super().__init__("natural_exp", _int(where, "decay_steps", decay_steps),
-                         (_float(where, "learning_rate", learning_rate), _float(where, "decay_rate", decay_rate)),
-                         stair=_bool(where, "is_stair", is_stair))
+    _kind = "natural_exp"
 
 
-class InverseDecayLR(_Formula):
+class InverseDecayLR(_RateDecay):
     """``learning_rate / (1 + decay_rate * p)`` with ``p = step / decay_steps`` (floored if ``is_stair``)."""
 
-    def __init__(self, learning_rate: float, decay_rate: float, decay_steps: int, is_stair: bool = False):
-        where = type(self).__name__
-        super().__init__("inverse", _int(where, "decay_steps", decay_steps),
-                         (_float(where, "learning_rate", learning_rate), _float(where, "decay_rate", decay_rate)),
-                         stair=_bool(where, "is_stair", is_stair))
+    _kind = "inverse"
 
 
 class CosineDecayLR(_Formula):
