@@ -65,10 +65,13 @@ def _softmax(a, axis, log):
     return kernel_ops.softmax(a, axis, log)
 
 
-def _relu_backward(ctx, g):
-    from gpucell.ops.selection import select
+def _relu_grad(g, out):
+    # One pass, no bool temporary: g where the output is positive, else 0 (out is 0 or positive).
+    return array_module(g).multiply(g, out > 0, dtype=g.dtype)
 
-    return select(ctx.output > 0, g, 0.0)
+
+def _relu_backward(ctx, g):
+    return apply(RELU_GRAD, g, ctx.output)
 
 
 def _silu_backward(ctx, g):
@@ -90,6 +93,7 @@ def _softmax_backward(ctx, g):
 
 
 RELU = Op("ReLU", _relu, backward=_relu_backward, saves="output")
+RELU_GRAD = Op("ReluGrad", _relu_grad)
 SIGMOID = Op("Sigmoid", _sigmoid, backward=lambda ctx, g: g * ctx.output * (1 - ctx.output),
              saves="output")
 TANH = Op("Tanh", np.tanh, gpu_ufunc("tanh"), backward=lambda ctx, g: g * (1 - ctx.output * ctx.output),
