@@ -131,3 +131,15 @@ def test_branching_on_a_tensor_is_refused_not_baked():
 
     np.testing.assert_array_equal(relu_select(Tensor([-1.0])).asnumpy(), [0.0])
     np.testing.assert_array_equal(relu_select(Tensor([2.0])).asnumpy(), [2.0])
+
+
+def test_a_jitted_call_inside_a_gradient_transform_runs_eagerly():
+    """A replayed plan would bypass autograd's recording, so inside grad/value_and_grad a jitted
+    function (or a GRAPH_MODE Cell call) runs eagerly and its gradient flows. Jit the whole step."""
+    w = Parameter(Tensor([3.0]), name="w")
+    scaled = ms.jit(lambda x: x * w)
+    grad_fn = ms.grad(lambda x: scaled(x).sum(), None, (w,))
+    for value in (2.0, 5.0):
+        (g,) = grad_fn(Tensor([value]))
+        np.testing.assert_array_equal(g.asnumpy(), [value])
+    assert cache_info().plans == 0

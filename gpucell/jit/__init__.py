@@ -10,6 +10,7 @@ from __future__ import annotations
 from gpucell.jit.cache import CacheInfo
 from gpucell.jit.function import PLANS, JitFunction
 from gpucell.jit.tracer import TraceError
+from gpucell.ops._dispatch import hooks
 
 __all__ = ["jit", "cache_info", "clear_cache", "JitFunction", "TraceError", "CacheInfo"]
 
@@ -45,8 +46,8 @@ def clear_cache() -> None:
 def _graph_call(cell, inputs: tuple, kwargs: dict):
     """Under GRAPH_MODE: a top-level Cell call runs through the Cell's own JitFunction."""
     from gpucell.jit.function import tracing
-    if tracing():
-        return cell._plain_call(inputs, kwargs)  # inside a plan already: the ops join it
+    if tracing() or hooks.recording:
+        return cell._plain_call(inputs, kwargs)  # inside a plan or a gradient transform: eager
     compiled = cell.__dict__.get("_graph_mode_fn")
     if compiled is None:
         compiled = JitFunction(lambda *a, **k: cell._plain_call(a, k))

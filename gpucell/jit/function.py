@@ -1,8 +1,8 @@
 """JitFunction: call 0 traces and returns the eager result; later calls with the same key replay.
 
-The key is the function, each tensor argument's (shape, dtype, device), every other argument by
-value (Parameters and Cells by identity) and whether gradients are being recorded. What a key
-cannot hold (the Parameters and Cells the function reaches through closures and globals) the
+The key is the function, each tensor argument's (shape, dtype, device) and every other argument by
+value (Parameters and Cells by identity). A call made while a gradient transform records runs
+eagerly instead (a replay would bypass the recording): jit the whole step. What a key cannot hold (the Parameters and Cells the function reaches through closures and globals) the
 plan guards: a changed buffer, shape, dtype or Cell phase makes a new trace.
 """
 
@@ -72,10 +72,12 @@ class JitFunction:
         return self if obj is None else functools.partial(self.__call__, obj)
 
     def __call__(self, *args, **kwargs):
-        if tracing():
-            return self.fn(*args, **kwargs)  # inside another trace: its ops join that plan
+        if tracing() or hooks.recording:
+            # Inside another trace its ops join that plan; inside a gradient transform a replay
+            # would bypass the autograd recording, so it runs eagerly (jit the whole step instead).
+            return self.fn(*args, **kwargs)
         tensors: list[Tensor] = []
-        key = (self, _signature(args, tensors), _signature(kwargs, tensors), hooks.recording)
+        key = (self, _signature(args, tensors), _signature(kwargs, tensors))
         plan = self.cache.get(key)
         if plan is not None:
             return plan.executor([t._data for t in tensors])

@@ -264,3 +264,69 @@ def test_creation_ops_inside_a_jitted_function_are_traced(device):
         assert cache_info().hits == 2
     finally:
         ms.set_context(device_target=previous)
+
+
+def test_graph_mode_cell_inside_value_and_grad_still_gets_gradients(device):
+    net = Affine(device)
+    x = _tensor([[1.0, -1.0]], device)
+    forward = lambda x: net(x).sum()  # noqa: E731
+    eager_loss, eager_grads = ms.value_and_grad(forward, None, net.trainable_params())(x)
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        for _ in range(2):
+            loss, grads = ms.value_and_grad(forward, None, net.trainable_params())(x)
+            np.testing.assert_array_equal(loss.asnumpy(), eager_loss.asnumpy())
+            for g, e in zip(grads, eager_grads):
+                np.testing.assert_array_equal(g.asnumpy(), e.asnumpy())
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
+def test_whole_training_step_replays_like_eager(device):
+    def make():
+        ms.set_seed(3)
+        net = Affine(device)
+        opt = nn.Momentum(net.trainable_params(), learning_rate=0.05, momentum=0.9)
+        grad_fn = ms.value_and_grad(lambda x, y: ((net(x) - y) ** 2).mean(), None, opt.parameters)
+
+        def step(x, y):
+            loss, grads = grad_fn(x, y)
+            opt(grads)
+            return loss
+        return net, step
+
+    rng = np.random.default_rng(7)
+    batches = [(_tensor(rng.standard_normal((4, 2)), device), _tensor(rng.standard_normal((4, 2)), device))
+               for _ in range(100)]
+    eager_net, eager_step = make()
+    jit_net, jit_step = make()
+    jit_step = ms.jit(jit_step)
+    eager_net.set_train(False)
+    jit_net.set_train(False)
+    for x, y in batches:
+        eager_loss = eager_step(x, y).asnumpy()
+        jit_loss = jit_step(x, y).asnumpy()
+        if device == "CPU":
+            np.testing.assert_array_equal(jit_loss, eager_loss)
+        else:
+            np.testing.assert_allclose(jit_loss, eager_loss, rtol=1e-5, atol=1e-6)
+    for a, b in zip(jit_net.trainable_params(), eager_net.trainable_params()):
+        if device == "CPU":
+            np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
+        else:
+            np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert cache_info().hits == 99
+
+
+def test_dropout_draws_fresh_masks_on_replay_and_matches_eager(device):
+    def run(compiled):
+        ms.set_seed(11)
+        f = lambda x: ops.dropout(x, p=0.5)  # noqa: E731
+        f = ms.jit(f) if compiled else f
+        x = _tensor(np.ones((4, 64)), device)
+        return [f(x).asnumpy() for _ in range(4)]
+
+    eager, replayed = run(False), run(True)
+    for e, r in zip(eager, replayed):
+        np.testing.assert_array_equal(e, r)
+    assert not np.array_equal(replayed[1], replayed[2])
