@@ -76,7 +76,26 @@ def _reduce(loss, reduction: str, divisor):
     return total if reduction == "sum" else total / divisor
 
 
+def _plain_cpu(logits, labels, weight, sparse, ignore_index, smoothing, reduction) -> bool:
+    """The common case, hand-fused on the CPU: NumPy float32/64, int labels, nothing optional."""
+    return (sparse and weight is None and ignore_index is None and not smoothing
+            and reduction != "none" and type(logits) is np.ndarray and logits.dtype != np.float16)
+
+
+def _shifted_exp(logits):
+    """(logits - row max, its exp, the exp's row sums): the pieces of a stable (log-)softmax."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return shifted, exp, exp.sum(axis=1, keepdims=True)
+
+
 def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction, where):
+    if _plain_cpu(logits, labels, weight, sparse, ignore_index, smoothing, reduction):
+        _check_labels_cpu(where, labels, None, logits.shape[1])
+        shifted, _, total = _shifted_exp(logits)
+        rows = np.arange(len(labels))
+        loss = np.log(total[:, 0]).sum() - shifted[rows, labels].sum()
+        return np.asarray(loss / len(labels) if reduction == "mean" else loss, dtype=logits.dtype)
     log_p = kernel_ops.softmax(logits, -1, log=True)
     q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
                                   smoothing=smoothing, where=where)
@@ -98,6 +117,12 @@ def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing,
 
 
 def _softmax_ce_grad(g, logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction, where):
+    if _plain_cpu(logits, labels, weight, sparse, ignore_index, smoothing, reduction):
+        _, grad, total = _shifted_exp(logits)
+        grad /= total
+        grad[np.arange(len(labels)), labels] -= 1
+        grad *= g / len(labels) if reduction == "mean" else g
+        return grad
     xp = array_module(logits)
     grad = kernel_ops.softmax(logits, -1, log=False)
     q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
