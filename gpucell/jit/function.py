@@ -36,6 +36,10 @@ def tracing() -> bool:
 
 def _signature(value, tensors: list):
     """A hashable description of an argument; tensors are collected as the plan's inputs."""
+    if type(value) is Tensor:  # the common case first
+        tensors.append(value)
+        data = value._data
+        return ("T", data.shape, data.dtype.str, type(data) is np.ndarray)
     if isinstance(value, Parameter):
         return ("P", id(value))
     if isinstance(value, Tensor):
@@ -77,7 +81,8 @@ class JitFunction:
             # would bypass the autograd recording, so it runs eagerly (jit the whole step instead).
             return self.fn(*args, **kwargs)
         tensors: list[Tensor] = []
-        key = (self, _signature(args, tensors), _signature(kwargs, tensors))
+        key = (self, tuple([_signature(a, tensors) for a in args]),
+               _signature(kwargs, tensors) if kwargs else None)
         plan = self.cache.get(key)
         if plan is not None:
             return plan.executor([t._data for t in tensors])
