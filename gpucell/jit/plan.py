@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell.jit.fusion import fuse
 from gpucell.jit.tracer import ARG, CONST, PARAM, TEMP, Step, Tracer
 from gpucell.nn.cell import structure
 from gpucell.ops._dispatch import wrap
@@ -50,7 +51,17 @@ class Plan:
         self.cell_guards = tuple(tracer.cells.values())
         self.structure_epoch = structure.epoch
         self.output = self._mark_outputs(output, tracer)
+        self.steps = fuse(self.steps, self._output_slots(self.output), dict(self.const_slots))
         self.executor = None  # set by the cache: executors.make_executor(plan)
+
+    def _output_slots(self, value) -> list:
+        if isinstance(value, OutSlot):
+            return [value.slot]
+        if isinstance(value, (tuple, list)):
+            return [s for v in value for s in self._output_slots(v)]
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in self._output_slots(v)]
+        return []
 
     def _mark_outputs(self, value, tracer: Tracer):
         if isinstance(value, Parameter):

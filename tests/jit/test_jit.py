@@ -330,3 +330,53 @@ def test_dropout_draws_fresh_masks_on_replay_and_matches_eager(device):
     for e, r in zip(eager, replayed):
         np.testing.assert_array_equal(e, r)
     assert not np.array_equal(replayed[1], replayed[2])
+
+
+def test_dense_relu_chains_are_fused_and_replay_bit_for_bit(device):
+    from gpucell.jit.function import PLANS
+
+    def make():
+        ms.set_seed(5)
+        net = nn.SequentialCell([nn.Dense(6, 8), nn.ReLU(), nn.Dense(8, 8), nn.ReLU(), nn.Dense(8, 3)])
+        loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+        opt = nn.SGD(net.trainable_params(), learning_rate=0.1)
+        grad_fn = ms.value_and_grad(lambda x, y: loss_fn(net(x), y), None, opt.parameters)
+
+        def step(x, y):
+            loss, grads = grad_fn(x, y)
+            opt(grads)
+            return loss
+        return net, step
+
+    rng = np.random.default_rng(2)
+    x = _tensor(rng.standard_normal((5, 6)), device)
+    y = Tensor(np.array([0, 2, 1, 2, 0], np.int32), device=device)
+    eager_net, eager_step = make()
+    jit_net, jit_step = make()
+    jit_step = ms.jit(jit_step)
+    for _ in range(5):
+        np.testing.assert_array_equal(jit_step(x, y).asnumpy(), eager_step(x, y).asnumpy())
+    for a, b in zip(jit_net.trainable_params(), eager_net.trainable_params()):
+        np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
+    (plan,) = PLANS._plans.values()
+    names = [s.op.name for s in plan.steps]
+    assert names.count("DenseReLU") == 2 and "ReLU" not in names and "ReluGrad" not in names
+
+
+def test_fusion_keeps_an_intermediate_that_is_returned(device):
+    from gpucell.jit.function import PLANS
+
+    dense = nn.Dense(3, 3)
+    relu = nn.ReLU()
+
+    @ms.jit
+    def f(x):
+        h = dense(x)
+        return h, relu(h)
+
+    x = _tensor([[1.0, -2.0, 0.5]], device)
+    for _ in range(2):
+        h, r = f(x)
+        np.testing.assert_array_equal(r.asnumpy(), np.maximum(h.asnumpy(), 0))
+    (plan,) = PLANS._plans.values()
+    assert [s.op.name for s in plan.steps] == ["Dense", "ReLU"]

@@ -1,0 +1,83 @@
+"""Peephole rewrites of a traced plan: fewer steps, the same numbers.
+
+A plan sees the whole step at once, which eager execution never does, so it can merge neighbours
+that a user wrote as separate Cells. Each rule keeps the arithmetic of the steps it replaces (the
+replay stays bit-identical to eager on the CPU) and applies only where the intermediate slot it
+removes is read by nothing else, not even the call's outputs.
+
+Rules:
+- ``Dense`` then ``ReLU`` -> ``DenseReLU`` (the ReLU runs in the matmul's epilogue);
+- ``ReluGrad`` then ``DenseGrad`` -> ``DenseGrad`` masking by the ReLU output itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from gpucell.jit.tracer import Step
+from gpucell.ops.activation import RELU, RELU_GRAD
+from gpucell.ops.dense import DENSE, DENSE_GRAD, DENSE_RELU
+
+__all__ = ["fuse"]
+
+
+def _reads(steps, protected) -> Counter:
+    reads = Counter(protected)
+    for step in steps:
+        reads.update(step.ins)
+    return reads
+
+
+def _with(step: Step, **changes) -> Step:
+    fields = {"op": step.op, "fn": step.fn, "ins": step.ins, "casts": step.casts, "attrs": step.attrs,
+              "outs": step.outs}
+    fields.update(changes)
+    return Step(**fields)
+
+
+def _fn_for(op, like: Step):
+    """``op``'s forward for the device ``like`` ran on."""
+    return op.cpu if like.fn is like.op.cpu else op.gpu
+
+
+def _dense_relu(steps: list, reads: Counter) -> list:
+    producer = {s.outs: i for i, s in enumerate(steps) if type(s.outs) is int}
+    out = list(steps)
+    for i, step in enumerate(steps):
+        if step.op is not RELU:
+            continue
+        j = producer.get(step.ins[0])
+        if j is None or out[j] is None or out[j].op is not DENSE or reads[step.ins[0]] != 1:
+            continue
+        dense = out[j]
+        if dense.fn is not DENSE.cpu and dense.fn is not DENSE.gpu:
+            continue
+        out[j] = _with(dense, op=DENSE_RELU, fn=_fn_for(DENSE_RELU, dense), outs=step.outs)
+        out[i] = None
+    return [s for s in out if s is not None]
+
+
+def _relu_grad_into_dense_grad(steps: list, reads: Counter, consts: dict) -> list:
+    producer = {s.outs: i for i, s in enumerate(steps) if type(s.outs) is int}
+    out = list(steps)
+    for i, step in enumerate(steps):
+        if step.op is not DENSE_GRAD or len(step.ins) != 4 or consts.get(step.ins[3], 0) is not None:
+            continue
+        j = producer.get(step.ins[0])
+        if j is None or out[j] is None or out[j].op is not RELU_GRAD or reads[step.ins[0]] != 1:
+            continue
+        g, relu_out = out[j].ins
+        out[i] = _with(step, ins=(g, step.ins[1], step.ins[2], relu_out))
+        out[j] = None
+    return [s for s in out if s is not None]
+
+
+def fuse(steps: tuple, protected: list, consts: dict) -> tuple:
+    """``steps`` rewritten by the rules above. ``protected``: slots the call returns;
+    ``consts``: constant slot -> value (a ``None`` input shows as a constant slot)."""
+    steps = list(steps)
+    steps = _dense_relu(steps, _reads(steps, protected))
+    steps = _relu_grad_into_dense_grad(steps, _reads(steps, protected), consts)
+    return tuple(steps)
+
+
