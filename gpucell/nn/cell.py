@@ -299,7 +299,9 @@ class Cell:
             return call_observers.graph_call(self, inputs, kwargs)
         if call_observers.observers:
             return self._observed_call(inputs, kwargs)
-        return self._hooked_call(inputs, kwargs)
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._hooked_call(inputs, kwargs)
+        return self._run_construct(inputs, kwargs)
 
     def _plain_call(self, inputs: tuple, kwargs: dict):
         """The call without graph mode: observers (if any), hooks, construct."""

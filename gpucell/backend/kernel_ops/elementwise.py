@@ -48,6 +48,13 @@ def _check_shape(op: str, shape) -> tuple[int, ...]:
     return shape
 
 
+# np.finfo / np.iinfo cost microseconds a call; fill runs on every backward (the loss's sens).
+_LIMITS = {np.dtype(t): (np.iinfo(t).min, np.iinfo(t).max) for t in (np.int8, np.uint8, np.int16,
+                                                                     np.int32, np.int64)}
+_LIMITS[np.dtype(np.bool_)] = (0, 1)
+_FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32, np.float64)}
+
+
 def _check_fill_value(value, dtype: np.dtype):
     """The value converted to ``dtype``; refuses a conversion that would change it."""
     if not isinstance(value, (numbers.Real, np.bool_)):
@@ -56,11 +63,11 @@ def _check_fill_value(value, dtype: np.dtype):
     if dtype.kind in "biu":
         if not (math.isfinite(value) and float(value).is_integer()):
             raise ValueError(f"For 'Fill', the 'value' {value!r} cannot be stored in {dtype} without loss.")
-        limits = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        limits = _LIMITS[dtype]
         if not limits[0] <= int(value) <= limits[1]:
             raise ValueError(f"For 'Fill', the 'value' {value!r} is out of range [{limits[0]}, {limits[1]}] "
                              f"of {dtype}.")
-    elif math.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
+    elif math.isfinite(value) and abs(value) > _FLOAT_MAX[dtype]:
         raise ValueError(f"For 'Fill', the 'value' {value!r} overflows {dtype}.")
     return dtype.type(value)
 
