@@ -98,6 +98,8 @@ def torch_step(weights: list[np.ndarray], cuda: bool = False):
         import torch
     except ImportError:
         return None
+    if not cuda:
+        torch.set_num_threads(1)  # as the NumPy baselines (see the step benchmarks' headers)
     device = "cuda" if cuda else "cpu"
     params = [torch.tensor(w, device=device, requires_grad=True) for w in weights]
     pairs = list(zip(params[0::2], params[1::2]))

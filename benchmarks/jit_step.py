@@ -11,8 +11,15 @@ MLP within 1.25x of PyTorch eager.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+# Every candidate runs its BLAS and PyTorch's kernels on one thread (set before NumPy loads). On
+# a 2-core machine, idle BLAS / OpenMP workers spin after each call and slow whichever candidate
+# runs next, so multi-threaded timings measure the interleaving order, not the frameworks.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
@@ -75,7 +82,9 @@ def measure(quick: bool) -> dict:
             if graphed is not None:
                 candidates[f"torch cuda-graph {name}"] = graphed
         timings = h.compare(candidates, quick=quick)
-        rows += h.rows_for(timings, f"gpucell eager {name}", size=sizes[0], series=name)
+        rows += h.rows_for(timings, f"gpucell eager {name}", size=sizes[0])
+        for row in rows[-len(timings):]:  # one plotted line per implementation, over the two models
+            row["series"] = row["case"].rsplit(" ", 1)[0]
         goals[name] = _goals(name, timings, on_gpu)
     info = cache_info()
     return {"benchmark": "jit_step", "device": h.device(), "quick": quick, "goals": goals,

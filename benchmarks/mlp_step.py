@@ -9,8 +9,15 @@ over the same weights. Goals on a 2-core CPU: <= 1.15x (large) and <= 3x (small)
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+# Every candidate runs its BLAS and PyTorch's kernels on one thread (set before NumPy loads). On
+# a 2-core machine, idle BLAS / OpenMP workers spin after each call and slow whichever candidate
+# runs next, so multi-threaded timings measure the interleaving order, not the frameworks.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
@@ -40,7 +47,9 @@ def measure(quick: bool) -> dict:
         baseline = f"numpy by hand {name}" if h.device() == "CPU" else f"torch eager {name}"
         baseline = baseline if baseline in candidates else None
         timings = h.compare(candidates, quick=quick)
-        rows += h.rows_for(timings, baseline, size=sizes[0], series=name)
+        rows += h.rows_for(timings, baseline, size=sizes[0])
+        for row in rows[-len(timings):]:  # one plotted line per implementation, over the two models
+            row["series"] = row["case"].rsplit(" ", 1)[0]
         if baseline is not None and h.device() == "CPU":
             ratio = timings[f"gpucell eager {name}"].median / timings[baseline].median
             verdicts[name] = {"ratio": round(ratio, 3), "goal": GOALS[name], "met": ratio <= GOALS[name]}
