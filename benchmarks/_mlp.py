@@ -92,6 +92,16 @@ def numpy_step(weights: list[np.ndarray]):
     return step
 
 
+def _torch_loss(torch, pairs, x, y):
+    """The model and loss in PyTorch: Linear+ReLU layers, then cross-entropy."""
+    h = x
+    for i, (w, b) in enumerate(pairs):
+        h = torch.nn.functional.linear(h, w, b)
+        if i < len(pairs) - 1:
+            h = torch.relu(h)
+    return torch.nn.functional.cross_entropy(h, y)
+
+
 def torch_step(weights: list[np.ndarray], cuda: bool = False):
     """The same step in PyTorch (None where torch is missing)."""
     try:
@@ -106,12 +116,7 @@ def torch_step(weights: list[np.ndarray], cuda: bool = False):
     opt = torch.optim.SGD(params, lr=LR)
 
     def step(x, y):
-        h = x
-        for i, (w, b) in enumerate(pairs):
-            h = torch.nn.functional.linear(h, w, b)
-            if i < len(pairs) - 1:
-                h = torch.relu(h)
-        loss = torch.nn.functional.cross_entropy(h, y)
+        loss = _torch_loss(torch, pairs, x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -136,12 +141,7 @@ def torch_graphed_step(weights: list[np.ndarray], x_host, y_host):
     static_y = torch.from_numpy(y_host).long().cuda()
 
     def body():
-        h = static_x
-        for i, (w, b) in enumerate(pairs):
-            h = torch.nn.functional.linear(h, w, b)
-            if i < len(pairs) - 1:
-                h = torch.relu(h)
-        loss = torch.nn.functional.cross_entropy(h, static_y)
+        loss = _torch_loss(torch, pairs, static_x, static_y)
         loss.backward()
         opt.step()
         return loss

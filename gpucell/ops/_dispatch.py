@@ -146,20 +146,7 @@ def apply(op: Op, *inputs, **attrs):
                 if hooks.recording and op.inplace:
                     hooks.before_inplace(op, inputs)
                 out = (op.cpu if type(a) is _ndarray else op.gpu)(a, b, **attrs)
-                if op.multi_output:
-                    outputs = tuple(wrap(o) for o in out)
-                else:
-                    if type(out) is not _ndarray and isinstance(out, np.generic):
-                        out = np.asarray(out)
-                    outputs = _new(Tensor)
-                    outputs._data = out
-                    outputs._node = None
-                if (x._node is not None or y._node is not None) and hooks.recording and op.differentiable:
-                    hooks.record(op, inputs, outputs, attrs)
-                if hooks.observers:
-                    for observe in hooks.observers:
-                        observe(op, inputs, outputs, attrs)
-                return outputs
+                return _finish(op, inputs, out, attrs, x._node is not None or y._node is not None)
     arrays = []
     on_cpu = None
     tracked = False
@@ -202,7 +189,11 @@ def apply(op: Op, *inputs, **attrs):
         arrays = _promote(op, inputs, arrays)
 
     out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)
+    return _finish(op, inputs, out, attrs, tracked)
 
+
+def _finish(op: Op, inputs: tuple, out, attrs: dict, tracked: bool):
+    """Wraps the forward's result, records the autograd node, tells the observers."""
     if op.multi_output:
         outputs = tuple(wrap(o) for o in out)
     else:
