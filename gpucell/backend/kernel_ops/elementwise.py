@@ -37,6 +37,8 @@ for _dtype in FLOAT_DTYPES:
 
 
 def _check_shape(op: str, shape) -> tuple[int, ...]:
+    if type(shape) is tuple and all(type(s) is int and s >= 0 for s in shape):
+        return shape  # an array's own .shape, the common case
     if isinstance(shape, numbers.Integral):
         shape = (shape,)
     try:
