@@ -24,9 +24,8 @@ _auto_ids = itertools.count(1)
 def _initial_array(default_input):
     """The array a Parameter starts from; a copy, so Parameters never share buffers by accident."""
     if isinstance(default_input, bool) or isinstance(default_input, np.bool_):
-        raise ValueError("For 'Parameter', the data can not be `bool`; "
-                         "Parameter data can not be `bool`, got "
-                         f"{default_input!r}.")
+        raise ValueError(f"For 'Parameter', Parameter data can not be `bool`: 'default_input' must be "
+                         f"a Tensor, a number, a list or an array, but got {default_input!r}.")
     if isinstance(default_input, Tensor):
         return default_input._data.copy()
     if isinstance(default_input, int):
