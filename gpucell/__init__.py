@@ -19,7 +19,7 @@ from gpucell.backend.streams import Event, Stream, current_stream
 from gpucell import common, nn
 from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkpoint
 from gpucell.jit import jit
-from gpucell import train
+from gpucell import dataset, train
 from gpucell.train import Model
 from gpucell import profiler
 from gpucell.backend.device_info import device_info, memory_stats, reset_peak_memory_stats
@@ -32,6 +32,7 @@ __all__ = [
     "Tensor", "from_numpy", "from_dlpack", "Parameter", "ParameterTuple", "ops", "nn", "common",
     "save_checkpoint", "load_checkpoint", "load_param_into_net",
     "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit",
+    "grad", "value_and_grad", "no_grad", "GradOperation", "Stream", "Event", "current_stream",
     "profiler", "device_info", "memory_stats", "reset_peak_memory_stats",
-    "train", "Model",
+    "train", "Model", "dataset",
 ]

@@ -1,4 +1,4 @@
-"""gpucell.nn: Cells, containers and (with later issues) layers, losses and optimizers."""
+"""gpucell.nn: Cells, containers, layers, losses, optimizers, learning rates and training wrappers."""
 
 from gpucell.nn.cell import Cell, HookHandle
 from gpucell.nn.container import CellList, SequentialCell
