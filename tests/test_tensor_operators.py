@@ -162,3 +162,10 @@ def test_mixed_devices_raise_a_clear_error():
         Tensor([[1.0]], device="CPU") @ Tensor([[1.0]], device="GPU")
     with pytest.raises(ValueError, match=r"For 'Add', all tensors must be on one device"):
         cpu + Tensor([1.0, 2.0], ms.float64, device="GPU")
+
+
+def test_shapes_that_do_not_broadcast_name_the_op_and_both_shapes():
+    with pytest.raises(ValueError, match=r"For 'Add', .*broadcast.*\(2,\), \(3,\)"):
+        Tensor([1.0, 2.0]) + Tensor([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"For 'Mul', .*\(2, 2\), \(3,\)"):
+        Tensor(np.ones((2, 2), np.float32)) * Tensor([1, 2, 3])

@@ -145,7 +145,10 @@ def apply(op: Op, *inputs, **attrs):
             if a.dtype is b.dtype and type(a) is type(b):
                 if hooks.recording and op.inplace:
                     hooks.before_inplace(op, inputs)
-                out = (op.cpu if type(a) is _ndarray else op.gpu)(a, b, **attrs)
+                try:
+                    out = (op.cpu if type(a) is _ndarray else op.gpu)(a, b, **attrs)
+                except ValueError as exc:
+                    raise _named(op, inputs, exc) from None
                 return _finish(op, inputs, out, attrs, x._node is not None or y._node is not None)
     arrays = []
     on_cpu = None
@@ -188,8 +191,20 @@ def apply(op: Op, *inputs, **attrs):
                        or (scalar_kind == 1 and first_dtype.kind == "b")):
         arrays = _promote(op, inputs, arrays)
 
-    out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)
+    try:
+        out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)
+    except ValueError as exc:
+        raise _named(op, inputs, exc) from None
     return _finish(op, inputs, out, attrs, tracked)
+
+
+def _named(op: Op, inputs: tuple, exc: ValueError) -> ValueError:
+    """A NumPy/CuPy ValueError (e.g. shapes that do not broadcast) that names the op and the shapes;
+    the ops' own errors already start with "For '...'" and pass through unchanged."""
+    if str(exc).startswith("For '"):
+        return exc
+    shapes = ", ".join(str(x.shape) for x in inputs if isinstance(x, Tensor))
+    return ValueError(f"For '{op.name}', {exc.args[0] if exc.args else exc} (input shapes: {shapes}).")
 
 
 def _finish(op: Op, inputs: tuple, out, attrs: dict, tracked: bool):
