@@ -380,3 +380,25 @@ def test_fusion_keeps_an_intermediate_that_is_returned(device):
         np.testing.assert_array_equal(r.asnumpy(), np.maximum(h.asnumpy(), 0))
     (plan,) = PLANS._plans.values()
     assert [s.op.name for s in plan.steps] == ["Dense", "ReLU"]
+
+
+def test_jit_on_a_cell_and_on_a_cell_method(device):
+    class Scaled(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(_tensor([2.0, 3.0], device), name="w")
+
+        @ms.jit
+        def construct(self, x):
+            return x * self.w
+
+    a, b = Scaled(), Scaled()
+    b.w.set_data(_tensor([10.0, 10.0], device))
+    x = _tensor([1.0, 1.0], device)
+    for _ in range(2):
+        np.testing.assert_array_equal(a(x).asnumpy(), [2.0, 3.0])
+        np.testing.assert_array_equal(b(x).asnumpy(), [10.0, 10.0])  # another instance: its own plan
+    compiled = ms.jit(a)
+    for _ in range(2):
+        np.testing.assert_array_equal(compiled(x).asnumpy(), [2.0, 3.0])
+    assert cache_info().plans == 3
