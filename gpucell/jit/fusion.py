@@ -7,7 +7,9 @@ removes is read by nothing else, not even the call's outputs.
 
 Rules:
 - ``Dense`` then ``ReLU`` -> ``DenseReLU`` (the ReLU runs in the matmul's epilogue);
-- ``ReluGrad`` then ``DenseGrad`` -> ``DenseGrad`` masking by the ReLU output itself.
+- ``ReluGrad`` then ``DenseGrad`` -> ``DenseGrad`` masking by the ReLU output itself;
+- a softmax cross-entropy, the sens of ones a gradient transform seeds it with, and its gradient
+  -> one op computing the loss and the gradient from one softmax.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from collections import Counter
 
 from gpucell.jit.tracer import Step
 from gpucell.ops.activation import RELU, RELU_GRAD
+from gpucell.ops.creation import FILL_LIKE
 from gpucell.ops.dense import DENSE, DENSE_GRAD, DENSE_RELU
+from gpucell.ops.loss import (
+    SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_AND_GRAD, SOFTMAX_CROSS_ENTROPY_GRAD,
+)
 
 __all__ = ["fuse"]
 
@@ -72,12 +78,34 @@ def _relu_grad_into_dense_grad(steps: list, reads: Counter, consts: dict) -> lis
     return [s for s in out if s is not None]
 
 
+def _loss_and_grad(steps: list, reads: Counter) -> list:
+    out = list(steps)
+    for i, loss in enumerate(steps):
+        if loss.op is not SOFTMAX_CROSS_ENTROPY or type(loss.outs) is not int:
+            continue
+        seed = next((j for j in range(i + 1, len(out)) if out[j] is not None
+                     and out[j].op is FILL_LIKE and out[j].ins == (loss.outs,)
+                     and out[j].attrs.get("value") == 1 and out[j].attrs.get("dtype") is None), None)
+        if seed is None or reads[out[seed].outs] != 1:
+            continue
+        grad = next((k for k in range(seed + 1, len(out)) if out[k] is not None
+                     and out[k].op is SOFTMAX_CROSS_ENTROPY_GRAD
+                     and out[k].ins == (out[seed].outs,) + loss.ins and out[k].attrs == loss.attrs), None)
+        if grad is None:
+            continue
+        fused = SOFTMAX_CROSS_ENTROPY_AND_GRAD
+        out[i] = _with(loss, op=fused, fn=_fn_for(fused, loss), outs=(loss.outs, out[grad].outs))
+        out[seed] = out[grad] = None
+    return [s for s in out if s is not None]
+
+
 def fuse(steps: tuple, protected: list, consts: dict) -> tuple:
     """``steps`` rewritten by the rules above. ``protected``: slots the call returns;
     ``consts``: constant slot -> value (a ``None`` input shows as a constant slot)."""
     steps = list(steps)
     steps = _dense_relu(steps, _reads(steps, protected))
     steps = _relu_grad_into_dense_grad(steps, _reads(steps, protected), consts)
+    steps = _loss_and_grad(steps, _reads(steps, protected))
     return tuple(steps)
 
 

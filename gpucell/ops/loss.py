@@ -148,8 +148,32 @@ def _softmax_ce_backward(ctx, g):
     return (grad,) + (None,) * (len(ctx.shapes) - 1)
 
 
+def _softmax_ce_and_grad(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction,
+                         where):
+    """(loss, its gradient for a sens of one) in one pass: what a jit plan runs when the loss is the
+    value being differentiated (gpucell.jit.fusion), sharing the softmax between the two."""
+    if _plain_cpu(logits, labels, weight, sparse, ignore_index, smoothing, reduction):
+        _check_labels_cpu(where, labels, None, logits.shape[1])
+        shifted, grad, total = _shifted_exp(logits)
+        rows = np.arange(len(labels))
+        loss = np.log(total[:, 0]).sum() - shifted[rows, labels].sum()
+        grad /= total
+        grad[rows, labels] -= 1
+        if reduction == "mean":
+            loss /= len(labels)
+            grad *= np.ones((), logits.dtype) / len(labels)  # exactly what the unfused gradient does
+        return np.asarray(loss, dtype=logits.dtype), grad
+    attrs = dict(sparse=sparse, ignore_index=ignore_index, smoothing=smoothing, reduction=reduction,
+                 where=where)
+    loss = _softmax_ce(logits, labels, weight, **attrs)
+    one = array_module(logits).ones(loss.shape, loss.dtype)
+    return loss, _softmax_ce_grad(one, logits, labels, weight, **attrs)
+
+
 SOFTMAX_CROSS_ENTROPY = Op("SoftmaxCrossEntropy", _softmax_ce, backward=_softmax_ce_backward)
 SOFTMAX_CROSS_ENTROPY_GRAD = Op("SoftmaxCrossEntropyGrad", _softmax_ce_grad)
+SOFTMAX_CROSS_ENTROPY_AND_GRAD = Op("SoftmaxCrossEntropyAndGrad", _softmax_ce_and_grad,
+                                    multi_output=True, differentiable=False)
 
 
 def softmax_cross_entropy(logits, labels, weight=None, *, sparse: bool, reduction: str = "mean",

@@ -361,6 +361,7 @@ def test_dense_relu_chains_are_fused_and_replay_bit_for_bit(device):
     (plan,) = PLANS._plans.values()
     names = [s.op.name for s in plan.steps]
     assert names.count("DenseReLU") == 2 and "ReLU" not in names and "ReluGrad" not in names
+    assert "SoftmaxCrossEntropyAndGrad" in names and "FillLike" not in names
 
 
 def test_fusion_keeps_an_intermediate_that_is_returned(device):
@@ -402,3 +403,27 @@ def test_jit_on_a_cell_and_on_a_cell_method(device):
     for _ in range(2):
         np.testing.assert_array_equal(compiled(x).asnumpy(), [2.0, 3.0])
     assert cache_info().plans == 3
+
+
+@pytest.mark.parametrize("loss_fn", [
+    lambda: nn.CrossEntropyLoss(label_smoothing=0.1),
+    lambda: nn.CrossEntropyLoss(weight=Tensor(np.array([1.0, 2.0, 0.5], np.float32)), reduction="sum"),
+    lambda: nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"),
+])
+def test_fused_loss_and_gradient_equal_the_unfused_ones(device, loss_fn):
+    from gpucell.jit.function import PLANS
+
+    loss_cell = loss_fn()
+    if device == "GPU" and getattr(loss_cell, "weight", None) is not None:
+        loss_cell.weight = loss_cell.weight.move_to("GPU")
+    logits = _tensor(np.random.default_rng(4).standard_normal((6, 3)), device)
+    labels = Tensor(np.array([0, 1, 2, 2, 1, 0], np.int32), device=device)
+    step = ms.value_and_grad(lambda x: loss_cell(x, labels), 0)
+    eager = step(logits)
+    jitted = ms.jit(step)
+    for _ in range(2):
+        got = jitted(logits)
+        for g, e in zip(got, eager):
+            np.testing.assert_array_equal(g.asnumpy(), e.asnumpy())
+    (plan,) = PLANS._plans.values()
+    assert "SoftmaxCrossEntropyAndGrad" in [s.op.name for s in plan.steps]
