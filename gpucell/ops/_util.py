@@ -7,7 +7,7 @@ import numpy as np
 from gpucell import dtype as _dt
 from gpucell.tensor import Tensor
 
-__all__ = ["check_tensor", "check_bool", "check_int", "check_axis", "check_axes", "check_float",
+__all__ = ["check_tensor", "check_tensors", "check_bool", "check_int", "check_axis", "check_axes", "check_float",
            "type_name", "sum_to", "scatter_add"]
 
 
@@ -19,6 +19,18 @@ def check_tensor(op: str, name: str, value) -> Tensor:
     if not isinstance(value, Tensor):
         raise TypeError(f"For '{op}', the '{name}' must be a Tensor, but got {type_name(value)}.")
     return value
+
+
+def check_tensors(op: str, name: str, value) -> tuple:
+    """A non-empty tuple or list of Tensors, returned as a tuple."""
+    if not isinstance(value, (tuple, list)) or not value:
+        raise TypeError(f"For '{op}', the '{name}' must be a non-empty tuple or list of Tensors, but got "
+                        f"{type_name(value)}.")
+    for i, t in enumerate(value):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"For '{op}', every element of '{name}' must be a Tensor, but element {i} is "
+                            f"{type_name(t)}.")
+    return tuple(value)
 
 
 def check_bool(op: str, name: str, value) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numbers
 
 from gpucell import dtype as _dt
+from gpucell.ops._util import check_tensors
 from gpucell.ops.arithmetic import add, div, mul
 from gpucell.ops.conversion import cast
 from gpucell.ops.elementwise import maximum, sqrt, square
@@ -28,14 +29,8 @@ def clip_by_global_norm(x, clip_norm=1.0, use_norm=None) -> tuple:
     if use_norm is not None:
         raise ValueError(f"For '{where}', the 'use_norm' must be None (the norm is always computed), "
                          f"but got {use_norm!r:.60}.")
-    items = (x,) if isinstance(x, Tensor) else x
-    if not isinstance(items, (tuple, list)) or not items:
-        raise TypeError(f"For '{where}', the 'x' must be a non-empty tuple or list of Tensors, but got "
-                        f"{type(x).__name__}.")
+    items = check_tensors(where, "x", (x,) if isinstance(x, Tensor) else x)
     for i, t in enumerate(items):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"For '{where}', every element of 'x' must be a Tensor, but element {i} is "
-                            f"{type(t).__name__}.")
         if t.dtype.kind != _dt._FLOAT:
             raise TypeError(f"For '{where}', every element of 'x' must be a float Tensor, but element {i} "
                             f"is {t.dtype}.")

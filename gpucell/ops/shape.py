@@ -7,8 +7,14 @@ import numpy as np
 
 from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply
-from gpucell.ops._util import check_axis, check_int, check_tensor, scatter_add, sum_to, type_name
-from gpucell.tensor import Tensor
+from gpucell.ops._util import (
+    check_axis,
+    check_int,
+    check_tensor,
+    check_tensors,
+    scatter_add,
+    sum_to,
+)
 
 __all__ = ["reshape", "transpose", "permute", "expand_dims", "squeeze", "broadcast_to", "tile",
            "concat", "cat", "stack", "split", "gather", "flatten"]
@@ -217,14 +223,7 @@ def tile(input, multiples):
 
 
 def _sequence(where: str, tensors) -> tuple:
-    if not isinstance(tensors, (tuple, list)) or not tensors:
-        raise TypeError(f"For '{where}', the 'tensors' must be a non-empty tuple or list of Tensors, but "
-                        f"got {type_name(tensors)}.")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"For '{where}', element {i} of 'tensors' must be a Tensor, but got "
-                            f"{type_name(t)}.")
-    return tuple(tensors)
+    return check_tensors(where, "tensors", tensors)
 
 
 def concat(tensors, axis=0):
