@@ -12,7 +12,8 @@
 On the GPU each figure is the median of many runs, each timed with its own pair of CUDA events,
 after warm-up (which also compiles the kernels). Without a GPU the same cases run the NumPy
 reference (the CPU backend), timed with perf_counter, and the script says so; --quick then keeps
-only 2^20 and 64x784x512 (NumPy's float16 matmul alone would take seconds). The JSON follows the contract of benchmarks/_harness.py: ``rows`` of ``case``,
+only 2^20 and 64x784x512 (NumPy's float16 matmul alone would take seconds). The JSON follows the
+contract of benchmarks/_harness.py: ``rows`` of ``case``,
 ``time_us``, ``baseline``, ``ratio`` (time / baseline time), plus ``copy_fraction`` or ``tflops``.
 """
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 import gpucell as ms
-from gpucell import nn, ops, Parameter, ParameterTuple, Tensor
+from gpucell import Parameter, ParameterTuple, Tensor, nn, ops
 from gpucell.common.initializer import initializer
 
 

@@ -96,10 +96,10 @@ class Parameter(Tensor):
         self._requires_grad = _check_requires_grad(value, "Parameter.requires_grad")
 
     @property
-    def data(self) -> "Parameter":
+    def data(self) -> Parameter:
         return self
 
-    def set_data(self, data, slice_shape: bool = False) -> "Parameter":
+    def set_data(self, data, slice_shape: bool = False) -> Parameter:
         """Writes ``data`` into this Parameter in place, cast to its dtype, and returns it.
 
         The shape must match: a different shape raises ValueError (a silent reshape would also
@@ -126,7 +126,7 @@ class Parameter(Tensor):
         self._data[...] = source
         return self
 
-    def clone(self, init="same") -> "Parameter":
+    def clone(self, init="same") -> Parameter:
         """A new Parameter with this name and a copy of the data (or data fresh from ``init``)."""
         if isinstance(init, str) and init == "same":
             source = self
@@ -140,7 +140,7 @@ class Parameter(Tensor):
         twin._auto_named = self._auto_named
         return twin
 
-    def move_to(self, to: str, blocking: bool = True) -> "Parameter":
+    def move_to(self, to: str, blocking: bool = True) -> Parameter:
         """Moves this Parameter's buffer to device ``to`` and returns the Parameter itself."""
         goal = backend.check_device(to, "Parameter.move_to")
         if goal != self.device:
@@ -186,7 +186,7 @@ class ParameterTuple(tuple):
             seen[item.name] = item
         return super().__new__(cls, items)
 
-    def clone(self, prefix: str, init="same") -> "ParameterTuple":
+    def clone(self, prefix: str, init="same") -> ParameterTuple:
         """Each Parameter cloned (``init`` as in Parameter.clone) and renamed ``prefix.name``."""
         _check_name(prefix, "ParameterTuple.clone")
         clones = []

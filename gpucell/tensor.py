@@ -123,7 +123,7 @@ class Tensor:
         return self._node is not None
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return _sh.transpose(self, tuple(range(self.ndim - 1, -1, -1)))
 
     # -- conversion ----------------------------------------------------------------------------
@@ -147,14 +147,14 @@ class Tensor:
             return self.asnumpy().item()
         return self.asnumpy().item(index)
 
-    def astype(self, dtype, copy: bool = True) -> "Tensor":
+    def astype(self, dtype, copy: bool = True) -> Tensor:
         """A tensor of this data cast to ``dtype`` (through the ``Cast`` op)."""
         return _cv.cast(self, dtype)
 
-    def copy(self) -> "Tensor":
+    def copy(self) -> Tensor:
         return _cv.copy(self)
 
-    def move_to(self, to: str, blocking: bool = True) -> "Tensor":
+    def move_to(self, to: str, blocking: bool = True) -> Tensor:
         """A copy on device ``to`` (``'GPU'`` or ``'CPU'``); the tensor itself when already there."""
         goal = backend.check_device(to, "Tensor.move_to")
         if goal == self.device:
@@ -226,7 +226,7 @@ class Tensor:
         return int(self.item())
 
     # -- indexing ------------------------------------------------------------------------------
-    def __getitem__(self, index) -> "Tensor":
+    def __getitem__(self, index) -> Tensor:
         return _apply(_ix.GETITEM, self, index=index)
 
     def __setitem__(self, index, value) -> None:

@@ -12,7 +12,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import _device_check as dc  # noqa: E402
-
 from gpucell import backend  # noqa: E402
 
 

@@ -25,7 +25,7 @@ class no_grad:
     def __init__(self):
         self._previous: list[bool] = []
 
-    def __enter__(self) -> "no_grad":
+    def __enter__(self) -> no_grad:
         self._previous.append(hooks.recording)
         hooks.recording = False
         return self

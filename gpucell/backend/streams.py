@@ -25,16 +25,16 @@ class Stream:
         if self._stream is not None:
             self._stream.synchronize()
 
-    def wait_event(self, event: "Event") -> None:
+    def wait_event(self, event: Event) -> None:
         if self._stream is not None and event.raw is not None:
             self._stream.wait_event(event.raw)
 
-    def record(self) -> "Event":
+    def record(self) -> Event:
         event = Event()
         event.record(self)
         return event
 
-    def __enter__(self) -> "Stream":
+    def __enter__(self) -> Stream:
         if self._stream is not None:
             self._stream.__enter__()
         return self

@@ -1,8 +1,21 @@
 """Re-export of :mod:`gpucell.initializer` under MindSpore's path ``mindspore.common.initializer``."""
 
 from gpucell.initializer import (  # noqa: F401
-    Constant, Dirac, HeNormal, HeUniform, Identity, Initializer, Normal, One, Orthogonal,
-    TruncatedNormal, Uniform, XavierNormal, XavierUniform, Zero, initializer,
+    Constant,
+    Dirac,
+    HeNormal,
+    HeUniform,
+    Identity,
+    Initializer,
+    Normal,
+    One,
+    Orthogonal,
+    TruncatedNormal,
+    Uniform,
+    XavierNormal,
+    XavierUniform,
+    Zero,
+    initializer,
 )
 
 __all__ = ["Initializer", "Zero", "One", "Constant", "Normal", "Uniform", "TruncatedNormal",

@@ -2,7 +2,8 @@
 
 The key is the function, each tensor argument's (shape, dtype, device) and every other argument by
 value (Parameters and Cells by identity). A call made while a gradient transform records runs
-eagerly instead (a replay would bypass the recording): jit the whole step. What a key cannot hold (the Parameters and Cells the function reaches through closures and globals) the
+eagerly instead (a replay would bypass the recording): jit the whole step. What a key cannot hold
+(the Parameters and Cells the function reaches through closures and globals) the
 plan guards: a changed buffer, shape, dtype or Cell phase makes a new trace.
 """
 

@@ -21,7 +21,9 @@ from gpucell.ops.activation import RELU, RELU_GRAD
 from gpucell.ops.creation import FILL_LIKE
 from gpucell.ops.dense import DENSE, DENSE_GRAD, DENSE_RELU
 from gpucell.ops.loss import (
-    SOFTMAX_CROSS_ENTROPY, SOFTMAX_CROSS_ENTROPY_AND_GRAD, SOFTMAX_CROSS_ENTROPY_GRAD,
+    SOFTMAX_CROSS_ENTROPY,
+    SOFTMAX_CROSS_ENTROPY_AND_GRAD,
+    SOFTMAX_CROSS_ENTROPY_GRAD,
 )
 
 __all__ = ["fuse"]

@@ -15,7 +15,7 @@ array([[3.]], dtype=float32)
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from gpucell.autograd import cell_grad as _cell_grad
 from gpucell.ops._dispatch import hooks as _op_hooks
@@ -176,7 +176,7 @@ class Cell:
         self._params[param_name] = param
         structure.epoch += 1
 
-    def insert_child_to_cell(self, child_name: str, child_cell: "Cell") -> None:
+    def insert_child_to_cell(self, child_name: str, child_cell: Cell) -> None:
         """Registers ``child_cell`` under ``child_name`` (which must not contain a dot)."""
         if not isinstance(child_name, str) or not child_name or "." in child_name:
             raise KeyError(f"For 'insert_child_to_cell', 'child_name' must be a non-empty str without "
@@ -229,7 +229,7 @@ class Cell:
         return OrderedDict((p.name, p) for p in self.get_parameters(expand=recurse))
 
     def cells_and_names(self, cells: set | None = None, name_prefix: str = "") \
-            -> Iterator[tuple[str, "Cell"]]:
+            -> Iterator[tuple[str, Cell]]:
         """Yields ``('', self)`` (or ``name_prefix``) and then every descendant with its path."""
         seen = set() if cells is None else cells
         if id(self) in seen:
@@ -250,7 +250,7 @@ class Cell:
         """The direct children."""
         return self.name_cells().values()
 
-    def apply(self, fn: Callable[["Cell"], None]) -> "Cell":
+    def apply(self, fn: Callable[[Cell], None]) -> Cell:
         """Calls ``fn`` on every descendant Cell and then on this one; returns self."""
         for cell in self.cells():
             cell.apply(fn)
@@ -258,7 +258,7 @@ class Cell:
         return self
 
     # -- state ---------------------------------------------------------------------------------
-    def set_train(self, mode: bool = True) -> "Cell":
+    def set_train(self, mode: bool = True) -> Cell:
         """Sets training mode on this Cell and its children; ``phase`` becomes 'train' or 'predict'."""
         if not isinstance(mode, bool):
             raise TypeError(f"For 'set_train', 'mode' must be a bool, but got {mode!r}.")

@@ -9,7 +9,7 @@ from gpucell.nn.cell import Cell, structure
 __all__ = ["SequentialCell", "CellList"]
 
 
-def _check_cell(value, where: str, index) -> "Cell":
+def _check_cell(value, where: str, index) -> Cell:
     if not isinstance(value, Cell):
         raise TypeError(f"For '{where}', every element must be a Cell, but element {index!r} is "
                         f"{value!r:.60} of type '{type(value).__name__}'.")
@@ -77,7 +77,7 @@ class _IndexedCells(Cell):
     def __iter__(self):
         return iter(self._items())
 
-    def append(self, cell: Cell) -> "_IndexedCells":
+    def append(self, cell: Cell) -> _IndexedCells:
         """Adds ``cell`` at the end."""
         _check_cell(cell, self._kind, len(self))
         self._rebuild(self._entries() + [cell])
@@ -147,7 +147,7 @@ class CellList(_IndexedCells):
         entries.insert(index, _check_cell(cell, self._kind, index))
         self._rebuild(entries)
 
-    def extend(self, cells) -> "CellList":
+    def extend(self, cells) -> CellList:
         """Appends every Cell of ``cells``."""
         cells = list(cells)
         for i, cell in enumerate(cells):

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from gpucell import dtype as _dt
 from gpucell.ops import (
-    activation, arithmetic, comparison, conversion, creation, elementwise, linalg, reduction, selection,
+    activation,
+    arithmetic,
+    comparison,
+    conversion,
+    creation,
+    elementwise,
+    linalg,
+    reduction,
+    selection,
     shape,
 )
+from gpucell.ops._util import check_axes, check_bool, check_int
 from gpucell.ops.assign import assign as _assign
 from gpucell.ops.dropout import DROPOUT, DROPOUT2D, check_keep_prob, run_dropout
-from gpucell.ops._util import check_axes, check_bool, check_int
 
 __all__ = ["Primitive", "MatMul", "BatchMatMul", "Dropout", "Dropout2D", "Greater", "Select", "Fill",
            "Assign", "ReduceSum", "ReduceMean", "ReduceMax", "Softmax", "LogSoftmax", "ReLU", "Sigmoid",

@@ -86,7 +86,8 @@ def _extremum(name: str):
 
 def _extremum_backward(ctx, g_values, g_indices):
     # The gradient goes to the element the index names (the first extremum), as in MindSpore.
-    from gpucell.ops import creation, selection, shape as _shape
+    from gpucell.ops import creation, selection
+    from gpucell.ops import shape as _shape
 
     shape = ctx.shape(0)
     axis, keepdims = ctx.attrs["axis"], ctx.attrs["keepdims"]

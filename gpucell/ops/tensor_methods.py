@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from gpucell.backend import array_module
 from gpucell.ops import (
-    activation, arithmetic, comparison, conversion, elementwise, linalg, reduction, selection,
+    activation,
+    arithmetic,
+    comparison,
+    conversion,
+    elementwise,
+    linalg,
+    reduction,
+    selection,
 )
 from gpucell.ops import shape as shape_ops
 from gpucell.ops._dispatch import Op, apply

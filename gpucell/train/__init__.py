@@ -1,7 +1,13 @@
 """gpucell.train: Model, callbacks and metrics (MindSpore's ``mindspore.train``)."""
 
 from gpucell.train.callback import (
-    Callback, CallbackParams, CheckpointConfig, LossMonitor, ModelCheckpoint, ProgressBar, RunContext,
+    Callback,
+    CallbackParams,
+    CheckpointConfig,
+    LossMonitor,
+    ModelCheckpoint,
+    ProgressBar,
+    RunContext,
     TimeMonitor,
 )
 from gpucell.train.metrics import Accuracy, Loss, Metric, get_metric_by_name

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # the emulator package next to this file
 
 from emulator import CXX, Emulator  # noqa: E402

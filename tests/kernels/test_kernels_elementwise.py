@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_testing import assert_same, random_array
 
 from gpucell.backend.kernel_ops import compare, fill, select, threshold
 from gpucell.backend.kernel_ops._checks import ALL_DTYPES, FLOAT_DTYPES
 from gpucell.backend.kernel_ops.elementwise import COMPARISONS
-from kernel_testing import assert_same, random_array
 
 # (cond, x, y) shapes: same shape with tails, broadcasting of every kind, 1 element, empty.
 SELECT_SHAPES = [((1000,), (1000,), (1000,)), ((3, 1, 5), (4, 1), (1,)), ((1,), (1,), (1,)),

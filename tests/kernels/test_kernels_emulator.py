@@ -7,7 +7,6 @@ import pathlib
 
 import numpy as np
 import pytest
-
 from emulator import CXX, Emulator
 
 SOURCE = (pathlib.Path(__file__).parent / "emulator" / "selftest.cu").read_text()

@@ -11,10 +11,10 @@ import importlib
 
 import numpy as np
 import pytest
+from kernel_testing import assert_close, assert_same
 
 from gpucell.backend.kernel_ops import matmul_bias
 from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES
-from kernel_testing import assert_close, assert_same
 
 matmul = importlib.import_module("gpucell.backend.kernel_ops.matmul")
 TOL = {np.dtype(np.float16): (2e-3, 2e-3), np.dtype(np.float32): (1e-5, 1e-5), np.dtype(np.float64): (1e-12, 1e-12)}

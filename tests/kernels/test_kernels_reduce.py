@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_testing import assert_close, assert_same, random_array
 
 from gpucell.backend.kernel_ops import reduce
 from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES
-from kernel_testing import assert_close, assert_same, random_array
 
 TOL = {np.dtype(np.float16): (4e-3, 4e-3), np.dtype(np.float32): (2e-6, 2e-5), np.dtype(np.float64): (1e-13, 1e-12)}
 # (shape, axis): rows, split rows, columns, all axes, 1 element, empty outputs and empty axes.

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_testing import random_array
 
 from gpucell.backend import philox
 from gpucell.backend.kernel_ops import (
-    compare, dropout, dropout2d, fill, matmul_bias, reduce, select, softmax, threshold,
+    compare,
+    dropout,
+    dropout2d,
+    fill,
+    matmul_bias,
+    reduce,
+    select,
+    softmax,
+    threshold,
 )
-from kernel_testing import random_array
 
 RNG = np.random.default_rng(1234)
 FLOATS = (np.float16, np.float32, np.float64)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_testing import assert_close
 
 from gpucell.backend.kernel_ops import softmax
 from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES
-from kernel_testing import assert_close
 
 TOL = {np.dtype(np.float16): (2e-3, 2e-3), np.dtype(np.float32): (2e-6, 2e-6), np.dtype(np.float64): (1e-13, 1e-13)}
 CASES = [((5, 10), -1), ((3, 300), 1), ((4, 7, 3), 1), ((1, 1), -1), ((1,), 0), ((0, 5), -1), ((6, 33), 0)]

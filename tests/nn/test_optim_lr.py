@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import gpucell as ms
-from gpucell.jit import cache_info, clear_cache
 from gpucell import Parameter, Tensor, nn, ops
+from gpucell.jit import cache_info, clear_cache
 
 
 # -- the list functions, on the examples of MindSpore's documentation -----------------------------

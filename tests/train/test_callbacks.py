@@ -11,7 +11,14 @@ import pytest
 import gpucell as ms
 from gpucell import Tensor, nn
 from gpucell.train import (
-    Accuracy, CheckpointConfig, Loss, LossMonitor, Model, ModelCheckpoint, ProgressBar, TimeMonitor,
+    Accuracy,
+    CheckpointConfig,
+    Loss,
+    LossMonitor,
+    Model,
+    ModelCheckpoint,
+    ProgressBar,
+    TimeMonitor,
 )
 
 

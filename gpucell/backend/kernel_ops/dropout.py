@@ -16,7 +16,13 @@ import numpy as np
 
 from gpucell import backend
 from gpucell.backend import kernels, philox
-from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES, acc_dtype, check_array, check_arrays, check_same_device
+from gpucell.backend.kernel_ops._checks import (
+    FLOAT_DTYPES,
+    acc_dtype,
+    check_array,
+    check_arrays,
+    check_same_device,
+)
 
 __all__ = ["dropout", "dropout2d", "keep_threshold", "check_keep_prob"]
 

@@ -15,7 +15,12 @@ import numpy as np
 from gpucell import backend
 from gpucell.backend import kernels
 from gpucell.backend.kernel_ops._checks import (
-    ALL_DTYPES, FLOAT_DTYPES, broadcast_shape, check_array, check_arrays, check_real,
+    ALL_DTYPES,
+    FLOAT_DTYPES,
+    broadcast_shape,
+    check_array,
+    check_arrays,
+    check_real,
     check_same_device,
 )
 from gpucell.backend.kernel_ops._strides import broadcast_index

@@ -8,7 +8,11 @@ from gpucell.nn.optim.optimizer import Optimizer, _check_number
 from gpucell.nn.optim.sgd import _check_bool
 from gpucell.ops._dispatch import apply
 from gpucell.ops.optim import (
-    ADAM_COEFFICIENTS, ADAM_UPDATE, ADAM_WEIGHT_DECAY_UPDATE, ADAMW_UPDATE, BETA_POWERS,
+    ADAM_COEFFICIENTS,
+    ADAM_UPDATE,
+    ADAM_WEIGHT_DECAY_UPDATE,
+    ADAMW_UPDATE,
+    BETA_POWERS,
 )
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
