@@ -11,6 +11,7 @@ from gpucell.autograd import engine
 from gpucell.autograd.node import Leaf, clear_saved
 from gpucell.ops import creation
 from gpucell.ops._dispatch import hooks, wrap
+from gpucell.ops._util import check_bool
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
 
@@ -218,14 +219,9 @@ class GradOperation:
     """
 
     def __init__(self, get_all: bool = False, get_by_list: bool = False, sens_param: bool = False):
-        for name, value in (("get_all", get_all), ("get_by_list", get_by_list),
-                            ("sens_param", sens_param)):
-            if not isinstance(value, bool):
-                raise TypeError(f"For 'GradOperation', the '{name}' must be a bool, but got {value!r} "
-                                f"with type '{type(value).__name__}'.")
-        self.get_all = get_all
-        self.get_by_list = get_by_list
-        self.sens_param = sens_param
+        self.get_all = check_bool("GradOperation", "get_all", get_all)
+        self.get_by_list = check_bool("GradOperation", "get_by_list", get_by_list)
+        self.sens_param = check_bool("GradOperation", "sens_param", sens_param)
 
     def __call__(self, fn, weights=None):
         where = "GradOperation"

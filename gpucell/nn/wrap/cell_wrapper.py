@@ -26,6 +26,7 @@ from gpucell import dtype as _dt
 from gpucell.autograd import value_and_grad
 from gpucell.nn.cell import Cell
 from gpucell.nn.optim.optimizer import Optimizer
+from gpucell.ops._util import check_bool
 from gpucell.ops.conversion import cast
 
 __all__ = ["WithLossCell", "WithEvalCell", "TrainOneStepCell"]
@@ -69,12 +70,9 @@ class WithEvalCell(Cell):
         super().__init__(auto_prefix=False)
         _check_cell("WithEvalCell", "network", network)
         _check_callable("WithEvalCell", "loss_fn", loss_fn)
-        if not isinstance(add_cast_fp32, bool):
-            raise TypeError(f"For 'WithEvalCell', the 'add_cast_fp32' must be a bool, but got "
-                            f"{add_cast_fp32!r}.")
         self._network = network
         self._loss_fn = loss_fn
-        self.add_cast_fp32 = add_cast_fp32
+        self.add_cast_fp32 = check_bool("WithEvalCell", "add_cast_fp32", add_cast_fp32)
 
     def construct(self, data, label):
         outputs = self._network(data)
