@@ -42,8 +42,10 @@ def test_installed_package_finds_its_kernels_from_another_folder(wheel, tmp_path
     env_dir = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env_dir)], check=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
-                    str(wheel)], check=True)
+    # --ignore-installed: the venv sees the system site-packages (for numpy), where CI's own
+    # `pip install .` already put gpucell 0.1.0; without it pip calls the wheel satisfied and skips it.
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
+                    "--quiet", str(wheel)], check=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     probe = ("import gpucell, gpucell.backend.kernels as k; "
@@ -51,6 +53,6 @@ def test_installed_package_finds_its_kernels_from_another_folder(wheel, tmp_path
     result = subprocess.run([str(python), "-c", probe], cwd=elsewhere, capture_output=True, text=True,
                             check=True, env={"PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1"})
     package_file, kernel_dir, count = result.stdout.split()
-    assert str(env_dir) in package_file, f"imported the checkout, not the install: {package_file}"
+    assert str(env_dir) in package_file, f"imported another gpucell, not the wheel just installed: {package_file}"
     assert kernel_dir.startswith(str(env_dir)) and kernel_dir.endswith("_kernels")
     assert int(count) == len(list((ROOT / "kernels").glob("*.cu")))
