@@ -335,6 +335,10 @@ class Cell:
             return _cell_grad.call(self, inputs, kwargs)
         return self.construct(*inputs, **kwargs)
 
+    def hook_free(self) -> bool:
+        """Whether no forward, forward-pre or backward hook is registered on this Cell."""
+        return not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks)
+
     def _register(self, table: OrderedDict, hook, kind: str) -> HookHandle:
         if not callable(hook):
             raise TypeError(f"For '{kind}', the hook must be callable, but got {hook!r} of type "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from gpucell.nn.cell import Cell, structure
+from gpucell.nn.cell import Cell, call_observers, structure
 
 __all__ = ["SequentialCell", "CellList"]
 
@@ -123,9 +123,36 @@ class SequentialCell(_IndexedCells):
             _check_cell(cell, self._kind, i)
         self._rebuild(cells)
 
+    def _rebuild(self, entries) -> None:
+        super()._rebuild(entries)
+        # (cell, follower) per step: a follower that ``cell.absorbs`` (a ReLU after a Dense) runs
+        # fused into it, one op forward and one backward instead of two each.
+        cells = list(self._cells.values())
+        schedule, i = [], 0
+        while i < len(cells):
+            cell = cells[i]
+            follower = cells[i + 1] if i + 1 < len(cells) else None
+            absorbs = getattr(cell, "absorbs", None)
+            if follower is not None and absorbs is not None and absorbs(follower):
+                schedule.append((cell, follower))
+                i += 2
+            else:
+                schedule.append((cell, None))
+                i += 1
+        self.__dict__["_schedule"] = tuple(schedule)
+
     def construct(self, x):
-        for cell in self._cells.values():
-            x = cell(x)
+        if call_observers.observers or call_observers.graph_call is not None:
+            # The jit tracer and the profiler see every Cell call (the jit fuses on its own).
+            for cell in self._cells.values():
+                x = cell(x)
+            return x
+        for cell, follower in self._schedule:
+            if follower is None:
+                x = cell(x)
+                continue
+            fused = cell.call_absorbing(x, follower) if cell.hook_free() else None
+            x = follower(cell(x)) if fused is None else fused
         return x
 
 

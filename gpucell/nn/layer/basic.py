@@ -56,13 +56,25 @@ class Dense(Cell):
         return type(act) is ReLU and not act._forward_hooks and not act._forward_pre_hooks
 
     def construct(self, x):
+        if self.activation_flag and not self._fused_relu():
+            return self.activation(self._dense(x, DENSE))
+        return self._dense(x, DENSE_RELU if self.activation_flag else DENSE)
+
+    def _dense(self, x, op):
         weight, bias = self.weight, self.bias
         check_dense("Dense", x, weight, bias)
-        op = DENSE_RELU if self.activation_flag and self._fused_relu() else DENSE
-        out = apply(op, x, weight) if bias is None else apply(op, x, weight, bias)
-        if self.activation_flag and op is DENSE:
-            out = self.activation(out)
-        return out
+        return apply(op, x, weight) if bias is None else apply(op, x, weight, bias)
+
+    def absorbs(self, follower: Cell) -> bool:
+        """Whether ``follower`` (the next cell of a SequentialCell) can run fused into this one."""
+        return type(self) is Dense and type(follower) is ReLU
+
+    def call_absorbing(self, x, follower: Cell):
+        """``follower(self(x))`` as one Dense+ReLU op, or None where hooks or an activation of
+        this layer's own must see the separate calls."""
+        if self.activation_flag or not (self.hook_free() and follower.hook_free()):
+            return None
+        return self._dense(x, DENSE_RELU)
 
     def extend_repr(self) -> str:
         s = f"input_channels={self.in_channels}, output_channels={self.out_channels}"
