@@ -200,11 +200,15 @@ def record(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
         outputs._node = (node, 0)
 
 
-def before_inplace(op: Op, inputs: tuple) -> None:
+def before_inplace(op: Op, inputs: tuple, attrs: dict) -> None:
     """Installed as ``hooks.before_inplace``: refuses writes that would corrupt a recorded graph."""
-    target = inputs[0]
-    if not isinstance(target, Tensor):
-        return
+    for index in op.writes(len(inputs), attrs):
+        target = inputs[index]
+        if isinstance(target, Tensor):
+            _check_write(op, target)
+
+
+def _check_write(op: Op, target: Tensor) -> None:
     entry = _saved.get(id(target._data))
     if entry is not None and entry[0] is target._data:
         raise RuntimeError(

@@ -72,11 +72,12 @@ class CudaGraphExecutor:
         self.graphs = None    # one graph per captured segment, None for eager ones
         self.failed = False
         self._lock = threading.Lock()
-        # Arguments an in-place op writes into (its first input): eager mode changes the caller's
-        # array, so a replay copies the static buffer back into it.
+        # Arguments an in-place op writes into: eager mode changes the caller's array, so a replay
+        # copies the static buffer back into it.
         arg_slots = dict(plan.arg_slots)
-        self._written_args = tuple(sorted({(step.ins[0], arg_slots[step.ins[0]]) for step in plan.steps
-                                           if step.op.inplace and step.ins and step.ins[0] in arg_slots}))
+        written = {step.ins[i] for step in plan.steps if step.op.inplace and step.ins
+                   for i in step.op.writes(len(step.ins), step.attrs)}
+        self._written_args = tuple(sorted((slot, arg_slots[slot]) for slot in written if slot in arg_slots))
 
     def __call__(self, arg_arrays: list):
         with self._lock:

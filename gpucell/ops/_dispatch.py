@@ -22,6 +22,10 @@ _DTYPE = _dt._BY_NUMPY  # numpy dtype -> gpucell DType, the fast path of dtype.f
 _SAVES = ("inputs", "output", "both", "none")
 
 
+def _first_input(n_inputs: int, attrs: dict) -> tuple:
+    return (0,)
+
+
 class Op:
     """An operation stated once: its forward per backend and its backward rule.
 
@@ -31,18 +35,19 @@ class Op:
     (MindSpore's rules, see gpucell.dtype). ``differentiable=False`` ops never record a node.
     ``saves``: what the backward rule reads, kept until it has run: ``"inputs"``, ``"output"``,
     ``"both"`` or ``"none"`` (shapes and dtypes of the inputs are always kept).
-    ``inplace``: the op writes into its first input; a recorded node that saved that buffer makes
-    the write an error (see gpucell.autograd), never a silently wrong gradient.
+    ``inplace``: the op writes into its first input (into the inputs ``writes(n_inputs, attrs)``
+    names, where given); a recorded node that saved such a buffer makes the write an error (see
+    gpucell.autograd), never a silently wrong gradient.
     ``capturable=False``: the GPU forward cannot run inside CUDA-graph capture (cuBLAS, a host
     synchronisation), so a jit plan runs it eagerly between captured segments.
     """
 
     __slots__ = ("name", "cpu", "gpu", "backward", "promote", "differentiable", "multi_output",
-                 "inplace", "saves", "capturable")
+                 "inplace", "writes", "saves", "capturable")
 
     def __init__(self, name: str, cpu, gpu=None, *, backward=None, promote: bool = False,
                  differentiable: bool = True, multi_output: bool = False, inplace: bool = False,
-                 saves: str = "inputs", capturable: bool = True):
+                 writes=None, saves: str = "inputs", capturable: bool = True):
         if saves not in _SAVES:
             raise ValueError(f"For 'Op' {name!r}, 'saves' must be one of {_SAVES}, but got {saves!r}.")
         self.name = name
@@ -54,6 +59,7 @@ class Op:
         self.differentiable = differentiable and backward is not None
         self.multi_output = multi_output
         self.inplace = inplace
+        self.writes = writes if writes is not None else _first_input
         self.capturable = capturable
 
     def __repr__(self) -> str:
@@ -74,7 +80,8 @@ class _Hooks:
         # no_grad is not in force: plain inference builds no graph.
         self.recording = False
         self.record = None        # record(op, inputs, outputs, attrs) -> None, set by gpucell.autograd
-        self.before_inplace = None  # before_inplace(op, inputs): raises if a recorded node saved the target
+        # before_inplace(op, inputs, attrs): raises if a recorded node saved a buffer op writes
+        self.before_inplace = None
         self.observers = ()       # each: observe(op, inputs, outputs, attrs)
         self.pre_observers = ()   # each: pre_observe(op, inputs, attrs); observers skip a call that raises
 
@@ -144,7 +151,7 @@ def apply(op: Op, *inputs, **attrs):
             b = y._data
             if a.dtype is b.dtype and type(a) is type(b):
                 if hooks.recording and op.inplace:
-                    hooks.before_inplace(op, inputs)
+                    hooks.before_inplace(op, inputs, attrs)
                 try:
                     out = (op.cpu if type(a) is _ndarray else op.gpu)(a, b, **attrs)
                 except ValueError as exc:
@@ -186,7 +193,7 @@ def apply(op: Op, *inputs, **attrs):
             raise TypeError(f"For '{op.name}', at least one input must be a Tensor.")
         on_cpu = _backend.get_device() == "CPU"  # creation ops: the current device
     if op.inplace and hooks.recording:
-        hooks.before_inplace(op, inputs)
+        hooks.before_inplace(op, inputs, attrs)
     if op.promote and (mixed or (scalar_kind == 2 and first_dtype.kind != "f")
                        or (scalar_kind == 1 and first_dtype.kind == "b")):
         arrays = _promote(op, inputs, arrays)

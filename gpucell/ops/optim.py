@@ -1,4 +1,4 @@
-"""Fused, in-place optimizer updates: one op call per Parameter per step.
+"""Fused, in-place optimizer updates: one op call per step for all the Parameters.
 
 Each update writes into its first input (the Parameter) and into the state buffers it is given
 (moments), through ufuncs with ``out=``, so a jit plan replays the writes into the same buffers
@@ -216,10 +216,33 @@ def _step_increment(step):
     return step
 
 
-SGD_UPDATE = Op("SGD", _sgd, inplace=True, differentiable=False)
-ADAM_UPDATE = Op("Adam", _adam, inplace=True, differentiable=False)
-ADAM_WEIGHT_DECAY_UPDATE = Op("AdamWeightDecay", _adam_weight_decay, inplace=True, differentiable=False)
-ADAMW_UPDATE = Op("AdamW", _adamw, inplace=True, differentiable=False)
+def _for_each(update):
+    """``update`` over every Parameter of an optimizer in one op call (the multi-tensor apply of
+    apex and ``torch._foreach``): the inputs are the per-Parameter argument lists laid end to end,
+    ``width`` each, and ``per_param`` holds each call's attributes. One dispatch per step instead
+    of one per Parameter; a jit plan records one step."""
+    def run(*arrays, width: int, per_param: tuple):
+        for i, attrs in enumerate(per_param):
+            update(*arrays[i * width:(i + 1) * width], **attrs)
+        return arrays[0]
+    run.__name__ = f"{update.__name__}_for_each"
+    return run
+
+
+def _each_param(n_inputs: int, attrs: dict) -> range:
+    """The inputs a for-each update writes: each Parameter (its state buffers are the optimizer's)."""
+    return range(0, n_inputs, attrs["width"])
+
+
+def _update_op(name: str, update) -> Op:
+    return Op(name, _for_each(update), inplace=True, writes=_each_param, differentiable=False)
+
+
+# Inputs per Parameter: SGD (param, grad, lr, *state); the Adams (param, grad, m, v, lr or coef).
+SGD_UPDATE = _update_op("SGD", _sgd)
+ADAM_UPDATE = _update_op("Adam", _adam)
+ADAM_WEIGHT_DECAY_UPDATE = _update_op("AdamWeightDecay", _adam_weight_decay)
+ADAMW_UPDATE = _update_op("AdamW", _adamw)
 BETA_POWERS = Op("BetaPowers", _beta_powers, inplace=True, differentiable=False)
 ADAM_COEFFICIENTS = Op("AdamCoefficients", _adam_coefficients, differentiable=False)
 LR_AT = Op("DynamicLR", _lr_at, differentiable=False)

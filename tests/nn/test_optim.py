@@ -342,3 +342,31 @@ def test_get_lr_and_assigning_the_learning_rate_takes_effect():
     g = np.ones(w.shape, np.float32)
     opt((Tensor(g),))
     np.testing.assert_allclose(w.asnumpy(), before - 0.5 * g, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Momentum", "Adam", "AdamW", "AdamWeightDecay"])
+def test_one_update_op_per_step_for_all_parameters(name):
+    params = make_params("CPU")
+    kwargs = {"momentum": 0.9} if name == "Momentum" else {}
+    opt = getattr(nn, name)(params, learning_rate=0.1, **kwargs)
+    with ms.profiler.profile() as prof:
+        opt(grad_steps("CPU", steps=1)[0])
+    calls = {row.name: row.calls for row in prof.key_averages()}
+    assert calls[name] == 1, calls
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_update_of_any_saved_parameter_inside_a_gradient_transform_is_refused(name):
+    params = make_params("CPU")
+    opt = getattr(nn, name)(params, learning_rate=0.1)
+    grads = grad_steps("CPU", steps=1)[0]
+    before = [p.asnumpy().copy() for p in params]
+
+    def loss(x):
+        out = x * params[2]  # saves the buffer of the last Parameter for the backward
+        opt(grads)                       # which the update would then overwrite
+        return out
+
+    with pytest.raises(RuntimeError, match=f"For '{name}', the tensor written in place"):
+        ms.grad(loss)(Tensor(1.0))
+    assert all(np.array_equal(b, p.asnumpy()) for b, p in zip(before, params))

@@ -28,7 +28,7 @@ def _check_beta(where: str, arg: str, value) -> float:
 
 
 class _AdamBase(Optimizer):
-    """Two moments per Parameter and one fused update op per Parameter per step."""
+    """Two moments per Parameter and one fused update op for all the Parameters per step."""
 
     def _setup(self, beta1, beta2, eps, names: tuple, op, kind: str | None, **extra) -> None:
         """``names``: (attribute, prefix) of the first and second moments."""
@@ -52,10 +52,11 @@ class _AdamBase(Optimizer):
                                          requires_grad=False)
             self._powers_attrs = {"beta1": self.beta1, "beta2": self.beta2}
             self.__dict__["_powers"] = (self.beta1_power, self.beta2_power)
-        self._plan = [(p, m[i], v[i], self._lr_index[i],
-                       {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
-                        "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale, **extra})
-                      for i, p in enumerate(self._param_list)]
+        self._moments = tuple(zip(m, v))
+        per_param = tuple({"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                           "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale,
+                           **extra} for i in range(len(self._param_list)))
+        self._attrs = {"width": 5, "per_param": per_param}
 
     def construct(self, gradients):
         grads = self._check_grads(gradients)
@@ -65,9 +66,10 @@ class _AdamBase(Optimizer):
             b1, b2 = self._powers
             apply(BETA_POWERS, b1, b2, **self._powers_attrs)
             lrs = [apply(ADAM_COEFFICIENTS, lr, b1, b2, kind=kind) for lr in lrs]
-        op = self._op
-        for (p, m, v, lr, attrs), g in zip(self._plan, grads):
-            apply(op, p, g, m, v, lrs[lr], **attrs)
+        inputs = []
+        for p, g, (m, v), lr in zip(self._param_list, grads, self._moments, self._lr_index):
+            inputs += (p, g, m, v, lrs[lr])
+        apply(self._op, *inputs, **self._attrs)
         return self._success
 
 

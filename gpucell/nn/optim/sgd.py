@@ -17,20 +17,22 @@ def _check_bool(where: str, arg: str, value) -> bool:
 
 
 class _MomentumUpdate(Optimizer):
-    """Shared construct: one fused in-place SGD op per Parameter."""
+    """Shared construct: one fused in-place SGD op for all the Parameters."""
 
     def _prepare(self, momentum: float, dampening: float, nesterov: bool, state: tuple) -> None:
-        self._plan = []
-        for i, p in enumerate(self._param_list):
-            attrs = {"momentum": momentum, "dampening": dampening, "weight_decay": self.group_weight_decay[i],
-                     "nesterov": nesterov, "scale": self.reciprocal_scale}
-            self._plan.append((p, tuple(s[i] for s in state), self._lr_index[i], attrs))
+        per_param = tuple({"momentum": momentum, "dampening": dampening,
+                           "weight_decay": self.group_weight_decay[i], "nesterov": nesterov,
+                           "scale": self.reciprocal_scale} for i in range(len(self._param_list)))
+        self._states = tuple(tuple(s[i] for s in state) for i in range(len(self._param_list)))
+        self._attrs = {"width": 3 + len(state), "per_param": per_param}
 
     def construct(self, gradients):
         grads = self._check_grads(gradients)
         lrs = self._step_lrs()
-        for (p, state, lr, attrs), g in zip(self._plan, grads):
-            apply(SGD_UPDATE, p, g, lrs[lr], *state, **attrs)
+        inputs = []
+        for p, g, lr, state in zip(self._param_list, grads, self._lr_index, self._states):
+            inputs += (p, g, lrs[lr], *state)
+        apply(SGD_UPDATE, *inputs, **self._attrs)
         return self._success
 
 
