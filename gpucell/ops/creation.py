@@ -33,7 +33,12 @@ def _fill_cpu(shape, value, dtype):
 
 
 def _fill_like(a, value, dtype=None):
-    return kernel_ops.fill(a.shape, value, a.dtype if dtype is None else dtype, like=a)
+    dtype = a.dtype if dtype is None else dtype
+    if type(a) is np.ndarray:
+        # The fill kernel's NumPy reference without re-checking a shape and dtype that an array
+        # already has: this runs on every backward (the loss's sens of ones).
+        return np.full(a.shape, kernel_ops.fill_value(value, dtype), dtype)
+    return kernel_ops.fill(a.shape, value, dtype, like=a)
 
 
 def _arange(start, end, step, dtype):

@@ -6,10 +6,10 @@ Both backends check inputs identically and raise TypeError / ValueError before a
 """
 
 from gpucell.backend.kernel_ops.dropout import dropout, dropout2d
-from gpucell.backend.kernel_ops.elementwise import compare, fill, select, threshold
+from gpucell.backend.kernel_ops.elementwise import compare, fill, fill_value, select, threshold
 from gpucell.backend.kernel_ops.matmul import matmul_bias
 from gpucell.backend.kernel_ops.reduce import reduce
 from gpucell.backend.kernel_ops.softmax import softmax
 
-__all__ = ["select", "fill", "compare", "threshold", "matmul_bias", "dropout", "dropout2d", "reduce",
+__all__ = ["select", "fill", "fill_value", "compare", "threshold", "matmul_bias", "dropout", "dropout2d", "reduce",
            "softmax"]

@@ -25,7 +25,7 @@ from gpucell.backend.kernel_ops._checks import (
 )
 from gpucell.backend.kernel_ops._strides import broadcast_index
 
-__all__ = ["fill", "select", "compare", "threshold", "COMPARISONS"]
+__all__ = ["fill", "fill_value", "select", "compare", "threshold", "COMPARISONS"]
 
 _FILE = "elementwise.cu"
 # name -> (kernels/elementwise.cu CompareOp code, MindSpore op name, NumPy ufunc)
@@ -62,7 +62,7 @@ _LIMITS[np.dtype(np.bool_)] = (0, 1)
 _FLOAT_MAX = {np.dtype(t): float(np.finfo(t).max) for t in (np.float16, np.float32, np.float64)}
 
 
-def _check_fill_value(value, dtype: np.dtype):
+def fill_value(value, dtype: np.dtype):
     """The value converted to ``dtype``; refuses a conversion that would change it."""
     if not isinstance(value, (numbers.Real, np.bool_)):
         raise TypeError(f"For 'Fill', the 'value' must be a bool, int or float, but got {value!r} "
@@ -91,7 +91,7 @@ def fill(shape, value, dtype, like=None):
     if dtype not in ALL_DTYPES:
         raise TypeError(f"For 'Fill', the 'dtype' must be one of [{', '.join(map(str, ALL_DTYPES))}], "
                         f"but got {dtype}.")
-    value = _check_fill_value(value, dtype)
+    value = fill_value(value, dtype)
     if like is not None:
         check_array("Fill", "like", like)
     launcher = None if like is None else kernels.launcher_for(like)
