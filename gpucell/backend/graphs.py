@@ -29,6 +29,13 @@ class GraphRunner:
     def __init__(self):
         self.pool = cupy.cuda.MemoryPool()
         self.stream = cupy.cuda.Stream(non_blocking=True)
+        self._side: list = []
+
+    def streams(self, count: int) -> list:
+        """The capture stream and ``count - 1`` side streams of this plan (for fork/join)."""
+        while len(self._side) < count - 1:
+            self._side.append(cupy.cuda.Stream(non_blocking=True))
+        return [self.stream, *self._side[:count - 1]]
 
     @contextlib.contextmanager
     def on_private_stream(self):

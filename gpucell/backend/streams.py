@@ -1,8 +1,16 @@
-"""Stream and Event wrappers. On the CPU every call is a no-op, so callers need no branches."""
+"""Stream and Event wrappers. On the CPU every call is a no-op, so callers need no branches.
+
+``observer`` (None by default, one check per call) is told of every stream switch, event record
+and event wait made through these wrappers, on either backend: the jit tracer sets it to write a
+function's fork/join structure into its plan.
+"""
 
 from __future__ import annotations
 
 from gpucell.backend import cupy, gpu_available
+
+# An object with enter(stream), exit(stream), recorded(event, stream) and waited(stream, event).
+observer = None
 
 
 class Stream:
@@ -26,6 +34,8 @@ class Stream:
             self._stream.synchronize()
 
     def wait_event(self, event: Event) -> None:
+        if observer is not None:
+            observer.waited(self, event)
         if self._stream is not None and event.raw is not None:
             self._stream.wait_event(event.raw)
 
@@ -35,11 +45,15 @@ class Stream:
         return event
 
     def __enter__(self) -> Stream:
+        if observer is not None:
+            observer.enter(self)
         if self._stream is not None:
             self._stream.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
+        if observer is not None:
+            observer.exit(self)
         if self._stream is not None:
             self._stream.__exit__(*exc)
 
@@ -63,6 +77,8 @@ class Event:
         return self._event
 
     def record(self, stream: Stream | None = None) -> None:
+        if observer is not None:
+            observer.recorded(self, stream if stream is not None else current_stream())
         if self._event is not None:
             self._event.record(stream.raw if stream is not None else None)
 

@@ -6,6 +6,9 @@ graph launches and count as graph breaks. Their results are copied into the buff
 was captured reading, since a graph reads fixed addresses. Each call's outputs are copied out of
 the static buffers on the caller's stream, so call k's outputs survive call k+1. A capture that
 fails warns once and the plan is replayed eagerly from then on: slower, never wrong.
+
+A plan traced over several streams is captured with its fork/join (``fork_join.py``); its eager
+runs (the warm-up, the segments between graphs, the fallback) run serialized on one stream.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 import warnings
 
 from gpucell import backend
+from gpucell.jit.fork_join import interleave, run_on_streams
 from gpucell.jit.plan import Plan, run_steps
 
 __all__ = ["CudaGraphExecutor", "ReplayExecutor", "make_executor"]
@@ -37,16 +41,16 @@ class ReplayExecutor:
         return self.plan.held_bytes()
 
 
-def _segments(steps) -> list[tuple[bool, tuple]]:
-    """``steps`` cut into maximal runs of (capturable, steps)."""
-    out: list[tuple[bool, list]] = []
-    for step in steps:
+def _segments(steps) -> list[tuple[bool, int, tuple]]:
+    """``steps`` cut into maximal runs of (capturable, position of the first, steps)."""
+    out: list[tuple[bool, int, list]] = []
+    for position, step in enumerate(steps):
         capturable = step.op.capturable
         if out and out[-1][0] == capturable:
-            out[-1][1].append(step)
+            out[-1][2].append(step)
         else:
-            out.append((capturable, [step]))
-    return [(flag, tuple(run)) for flag, run in out]
+            out.append((capturable, position, [step]))
+    return [(flag, start, tuple(run)) for flag, start, run in out]
 
 
 class CudaGraphExecutor:
@@ -65,7 +69,7 @@ class CudaGraphExecutor:
         from gpucell.backend.graphs import GraphRunner
         self.plan = plan
         self.segments = _segments(plan.steps)
-        self.graph_breaks = sum(1 for capturable, _ in self.segments if not capturable)
+        self.graph_breaks = sum(1 for capturable, _, _ in self.segments if not capturable)
         self.runner = GraphRunner()
         self.fallback = ReplayExecutor(plan)
         self.env = None       # static slot table the graphs read and write
@@ -91,7 +95,7 @@ class CudaGraphExecutor:
         with self.runner.on_private_stream():
             for (slot, index) in self.plan.arg_slots:
                 self.env[slot][...] = arg_arrays[index]
-            for (capturable, steps), graph in zip(self.segments, self.graphs):
+            for (capturable, _, steps), graph in zip(self.segments, self.graphs):
                 if capturable:
                     self.runner.launch(graph)
                 else:
@@ -153,7 +157,15 @@ class CudaGraphExecutor:
         xp = backend.array_module(arg_arrays[0]) if arg_arrays else backend.cupy
         env = self.plan.initial_env([a.copy() for a in arg_arrays])  # the static input buffers
         graphs = []
-        for capturable, steps in self.segments:
+        plan = self.plan
+        for capturable, start, steps in self.segments:
+            if capturable and plan.n_streams > 1:
+                last = start + len(steps) == len(plan.steps)
+                items = interleave(steps, start, plan.syncs, last)
+                streams = self.runner.streams(plan.n_streams)
+                graphs.append(self.runner.capture(
+                    lambda items=items, streams=streams: run_on_streams(items, env, streams)))
+                continue
             if capturable:
                 graphs.append(self.runner.capture(lambda steps=steps: run_steps(steps, env)))
                 continue

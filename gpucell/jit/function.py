@@ -14,6 +14,7 @@ import threading
 
 import numpy as np
 
+from gpucell.backend import streams as _streams
 from gpucell.jit.cache import PlanCache
 from gpucell.jit.executors import make_executor
 from gpucell.jit.plan import Plan
@@ -97,16 +98,17 @@ class JitFunction:
         tracer = Tracer(self.name)
         for index, tensor in enumerate(tensors):
             tracer.bind_arg(tensor, index)
-        saved = (hooks.observers, call_observers.observers, Tensor._read_guard)
+        saved = (hooks.observers, call_observers.observers, Tensor._read_guard, _streams.observer)
         hooks.observers = saved[0] + (tracer.observe_op,)
         call_observers.observers = saved[1] + (tracer.observe_cell,)
         Tensor._read_guard = tracer.check_read
+        _streams.observer = tracer
         _local.tracer = tracer
         try:
             result = self.fn(*args, **kwargs)
         finally:
             _local.tracer = None
-            hooks.observers, call_observers.observers, Tensor._read_guard = saved
+            hooks.observers, call_observers.observers, Tensor._read_guard, _streams.observer = saved
         plan = Plan(tracer, result, self.name)
         on_cpu = all(isinstance(t._data, np.ndarray) for t in tensors) and all(
             isinstance(p._data, np.ndarray) for p in tracer.params.values())

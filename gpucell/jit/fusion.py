@@ -38,7 +38,7 @@ def _reads(steps, protected) -> Counter:
 
 def _with(step: Step, **changes) -> Step:
     fields = {"op": step.op, "fn": step.fn, "ins": step.ins, "casts": step.casts, "attrs": step.attrs,
-              "outs": step.outs}
+              "outs": step.outs, "stream": step.stream}
     fields.update(changes)
     return Step(**fields)
 

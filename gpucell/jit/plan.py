@@ -51,7 +51,12 @@ class Plan:
         self.cell_guards = tuple(tracer.cells.values())
         self.structure_epoch = structure.epoch
         self.output = self._mark_outputs(output, tracer)
-        self.steps = fuse(self.steps, self._output_slots(self.output), dict(self.const_slots))
+        # A plan over several streams keeps its steps as traced (the syncs refer to positions, and
+        # a rewrite must not merge steps of two streams); on one stream the syncs order nothing.
+        self.n_streams = tracer.n_streams
+        self.syncs = tuple(tracer.syncs) if self.n_streams > 1 else ()
+        if self.n_streams == 1:
+            self.steps = fuse(self.steps, self._output_slots(self.output), dict(self.const_slots))
         self.executor = None  # set by the cache: executors.make_executor(plan)
 
     def _output_slots(self, value) -> list:

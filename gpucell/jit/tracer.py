@@ -3,6 +3,10 @@
 A slot is one array the run touched: an argument, a Parameter's buffer (read live at replay), a
 constant (captured now), or a temporary some step produced. In-place ops (assign, setitem) write
 into the slot of their target, so a replay updates Parameters exactly as the eager run did.
+
+Streams: each step notes the stream it ran on (0: the call's own; 1, 2...: the side streams the
+function entered through ``gpucell.Stream``), and the events recorded and waited on between them
+are written down as ``Sync`` entries, so a CUDA-graph capture can reproduce the fork/join.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gpucell.backend import streams as _streams
 from gpucell.ops._dispatch import Op, promotion_casts
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
 
-__all__ = ["Tracer", "Step", "TraceError", "ARG", "PARAM", "CONST", "TEMP"]
+__all__ = ["Tracer", "Step", "Sync", "TraceError", "ARG", "PARAM", "CONST", "TEMP"]
 
 ARG, PARAM, CONST, TEMP = "arg", "param", "const", "temp"
 
@@ -36,6 +41,18 @@ class Step:
     casts: tuple | None
     attrs: dict
     outs: object  # an int slot, a tuple of slots (multi-output ops), or None (wrote in place)
+    stream: int = 0  # the plan stream it ran on (0: the call's)
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Before step ``position``: an event recorded on a plan stream (``kind`` "record"), or a plan
+    stream made to wait for one recorded earlier in the same call ("wait")."""
+
+    position: int
+    kind: str
+    stream: int
+    event: int
 
 
 def _user_frame() -> str:
@@ -62,6 +79,10 @@ class Tracer:
         self.cells: dict[int, tuple] = {}     # id(cell) -> (cell, phase) for every Cell called
         self._slot_of: dict[int, int] = {}    # id(array) -> slot
         self._alive: list = []                # every array seen: ids stay unique while tracing
+        self.syncs: list[Sync] = []
+        self._streams: dict = {}              # stream key -> plan stream index
+        self._stream_stack = [self._stream_index(_streams.current_stream())]
+        self._events: dict[int, int] = {}     # id(event) -> event index, for events this call recorded
 
     # -- slots ---------------------------------------------------------------------------------
     def _new_slot(self, array, kind: tuple) -> int:
@@ -115,7 +136,44 @@ class Tracer:
             outs = self._output_slot(outputs._data)
             if op.inplace and outs in ins:
                 outs = None
-        self.steps.append(Step(op, fn, ins, promotion_casts(op, inputs), dict(attrs), outs))
+        self.steps.append(Step(op, fn, ins, promotion_casts(op, inputs), dict(attrs), outs,
+                               self._stream_stack[-1]))
+
+    # -- streams (gpucell.backend.streams.observer) ---------------------------------------------
+    @property
+    def n_streams(self) -> int:
+        return len(self._streams)
+
+    def _stream_index(self, stream) -> int:
+        raw = stream.raw
+        key = ("cuda", raw.ptr) if raw is not None else ("host", id(stream))
+        index = self._streams.get(key)
+        if index is None:
+            index = self._streams[key] = len(self._streams)
+            self._alive.append(stream)
+        return index
+
+    def enter(self, stream) -> None:
+        if threading.get_ident() == self.thread:
+            self._stream_stack.append(self._stream_index(stream))
+
+    def exit(self, stream) -> None:
+        if threading.get_ident() == self.thread and len(self._stream_stack) > 1:
+            self._stream_stack.pop()
+
+    def recorded(self, event, stream) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        index = self._events[id(event)] = len(self._events)
+        self._alive.append(event)
+        self.syncs.append(Sync(len(self.steps), "record", self._stream_index(stream), index))
+
+    def waited(self, stream, event) -> None:
+        # An event recorded before the call needs no wait in the plan: a replay starts after
+        # everything queued before it.
+        index = self._events.get(id(event))
+        if threading.get_ident() == self.thread and index is not None:
+            self.syncs.append(Sync(len(self.steps), "wait", self._stream_index(stream), index))
 
     def observe_cell(self, cell):
         if threading.get_ident() == self.thread:

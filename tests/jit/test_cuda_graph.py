@@ -149,6 +149,27 @@ def test_dropout_draws_fresh_masks_on_every_replay():
 
 
 # -- the executor's bookkeeping on the CPU, with a stand-in for the CUDA-graph runner ----------------
+class _FakeStream:
+    """Logs what the capture asks of a stream: records, waits, and the steps run on it."""
+
+    def __init__(self, index, log):
+        self.index, self.log = index, log
+
+    def record(self):
+        self.log.append(("record", self.index))
+        return self.index  # the "event" names the stream it was recorded on
+
+    def wait_event(self, event):
+        self.log.append(("wait", self.index, event))
+
+    def __enter__(self):
+        self.log.append(("run on", self.index))
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
 class _FakeRunner:
     refuse = False
 
@@ -161,6 +182,10 @@ class _FakeRunner:
 
     def after_caller(self):
         pass
+
+    def streams(self, count):
+        self.log = []
+        return [_FakeStream(i, self.log) for i in range(count)]
 
     def capture(self, run):
         if _FakeRunner.refuse:
@@ -233,3 +258,51 @@ def test_fake_capture_copies_in_place_writes_back_into_arguments(fake_graphs):
         out = bump(x)
         np.testing.assert_array_equal(x.asnumpy(), np.array([1.0, 2.0]) + call)
         np.testing.assert_array_equal(out.asnumpy(), x.asnumpy())
+
+
+def _forked(x):
+    """x * 2 on a side stream while x + 1 runs on the call's stream, joined before the product."""
+    main = ms.current_stream()
+    side = ms.Stream()
+    side.wait_event(main.record())
+    with side:
+        b = x * 2
+    done = side.record()
+    a = x + 1
+    main.wait_event(done)
+    return a * b
+
+
+def test_fake_capture_reproduces_the_fork_join(fake_graphs):
+    step = ms.jit(_forked)
+    for k in range(1, 4):
+        x = Tensor(np.array([1.0, -2.0], np.float32) * k)
+        np.testing.assert_array_equal(step(x).asnumpy(), _forked(x).asnumpy())
+    (executor,) = _executors()
+    assert executor.runner.captured == 1 and executor.plan.n_streams == 2
+    one_launch = [
+        ("record", 0), ("wait", 1, 0),    # fork: the side stream joins the capture
+        ("record", 0), ("wait", 1, 0),    # side.wait_event(main.record())
+        ("run on", 1),                    # b = x * 2
+        ("record", 1),                    # done = side.record()
+        ("run on", 0),                    # a = x + 1
+        ("wait", 0, 1),                   # main.wait_event(done)
+        ("run on", 0),                    # a * b
+        ("record", 1), ("wait", 0, 1),    # join: the capture stream waits for the side stream
+    ]
+    log = executor.runner.log
+    assert log[:len(one_launch)] == one_launch and len(log) % len(one_launch) == 0
+
+
+@pytest.mark.gpu
+def test_capture_with_a_side_stream_equals_eager():
+    rng = np.random.default_rng(3)
+    step = ms.jit(_forked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a failed capture would warn and fall back
+        for _ in range(4):
+            x = _gpu(rng.standard_normal(1000))
+            np.testing.assert_allclose(step(x).asnumpy(), _forked(x).asnumpy(), rtol=1e-6)
+    (executor,) = _executors()
+    assert executor.kind == "cuda-graph" and not executor.failed and executor.plan.n_streams == 2
+    assert cache_info().captures == 1 and cache_info().graph_breaks == 0
