@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -34,6 +35,9 @@ from gpucell.backend import profiling as _dev  # noqa: E402
 __all__ = [
     "Timing",
     "compare",
+    "goal",
+    "goal_line",
+    "paired_ratio",
     "device",
     "parse_args",
     "print_rows",
@@ -131,6 +135,43 @@ def compare(candidates: dict, *, quick: bool = False, repeat: int | None = None,
         for name, fn in candidates.items():
             samples[name].append(_batch(fn, numbers[name], on_gpu))
     return {name: Timing(s) for name, s in samples.items()}
+
+
+def paired_ratio(a: Timing, b: Timing, level: float = 0.95, resamples: int = 2000) -> tuple:
+    """(median, low, high): the median over repetitions of ``a_i / b_i``, where ``a`` and ``b`` ran
+    back to back in repetition i of :func:`compare`, with a percentile-bootstrap interval of that
+    median at ``level``. The pairing cancels the slow drift of a shared machine, and the interval
+    says how far the figure can be trusted."""
+    ratios = [x / y for x, y in zip(a.samples, b.samples)]
+    rng = random.Random(0)  # the same data gives the same interval
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    low = medians[int((1 - level) / 2 * resamples)]
+    high = medians[int((1 + level) / 2 * resamples) - 1]
+    return statistics.median(ratios), low, high
+
+
+def goal(a: Timing, b: Timing, limit: float, *, at_least: bool = False) -> dict:
+    """A goal on ``a / b`` (medians): at most ``limit`` (at least, with ``at_least``). ``met`` is
+    judged on the ratio of the medians; ``paired`` and ``interval`` (see :func:`paired_ratio`)
+    come with it, and ``clear`` says whether the whole interval is on the verdict's side."""
+    value = a.median / b.median
+    paired, low, high = paired_ratio(a, b)
+    met = value >= limit if at_least else value <= limit
+    inside = (low >= limit if at_least else high <= limit) if met else \
+        (high < limit if at_least else low > limit)
+    return {"value": round(value, 3), "limit": limit, "at_least": at_least, "met": met,
+            "paired": round(paired, 3), "interval": [round(low, 3), round(high, 3)], "clear": inside}
+
+
+def goal_line(label: str, g: dict) -> str:
+    """One printed line for a :func:`goal`."""
+    sign = ">=" if g["at_least"] else "<="
+    verdict = "met" if g["met"] else "NOT met"
+    if not g["clear"]:
+        verdict += ", within the noise"
+    low, high = g["interval"]
+    return (f"goal {label}: {sign} {g['limit']}, measured {g['value']:.2f} ({verdict}); paired "
+            f"{g['paired']:.2f}, 95% interval [{low:.2f}, {high:.2f}]")
 
 
 def rows_for(timings: dict[str, Timing], baseline: str | None, **extra) -> list[dict]:

@@ -26,34 +26,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import gpucell as ms  # noqa: E402
 from benchmarks import _harness as h  # noqa: E402
 from benchmarks import _mlp  # noqa: E402
+from benchmarks.mlp_step import STEP_BATCH_S  # noqa: E402
 from gpucell.jit import cache_info  # noqa: E402
 
 
 def _goals(name: str, t: dict, on_gpu: bool) -> dict:
-    jit = t[f"gpucell jit {name}"].median
-    eager = t[f"gpucell eager {name}"].median
+    jit, eager = t[f"gpucell jit {name}"], t[f"gpucell eager {name}"]
     goals = {}
-
-    def goal(label, value, limit, smaller_is_better=True):
-        goals[label] = {"value": round(value, 3), "limit": limit,
-                        "met": value <= limit if smaller_is_better else value >= limit}
-
     if not on_gpu:
-        numpy = t[f"numpy by hand {name}"].median
-        goal("jit / numpy", jit / numpy, 1.5 if name == "small" else 1.05)
+        goals["jit / numpy"] = h.goal(jit, t[f"numpy by hand {name}"], 1.5 if name == "small" else 1.05)
         if name == "small":
-            goal("eager / jit (speed-up)", eager / jit, 2.0, smaller_is_better=False)
+            goals["eager / jit (speed-up)"] = h.goal(eager, jit, 2.0, at_least=True)
     else:
         torch_eager = t.get(f"torch eager {name}")
         if name == "small":
-            goal("eager / jit (speed-up)", eager / jit, 10.0, smaller_is_better=False)
+            goals["eager / jit (speed-up)"] = h.goal(eager, jit, 10.0, at_least=True)
             if torch_eager is not None:
-                goal("jit / torch eager", jit / torch_eager.median, 1.0)
+                goals["jit / torch eager"] = h.goal(jit, torch_eager, 1.0)
             graphed = t.get(f"torch cuda-graph {name}")
             if graphed is not None:
-                goal("jit / torch cuda-graph", jit / graphed.median, 1.0)
+                goals["jit / torch cuda-graph"] = h.goal(jit, graphed, 1.0)
         elif torch_eager is not None:
-            goal("jit / torch eager", jit / torch_eager.median, 1.25)
+            goals["jit / torch eager"] = h.goal(jit, torch_eager, 1.25)
     return goals
 
 
@@ -81,7 +75,7 @@ def measure(quick: bool) -> dict:
             graphed = _mlp.torch_graphed_step(weights, x_host, y_host)
             if graphed is not None:
                 candidates[f"torch cuda-graph {name}"] = graphed
-        timings = h.compare(candidates, quick=quick)
+        timings = h.compare(candidates, quick=quick, min_batch_s=STEP_BATCH_S[quick])
         rows += h.rows_for(timings, f"gpucell eager {name}", size=sizes[0])
         for row in rows[-len(timings):]:  # one plotted line per implementation, over the two models
             row["series"] = row["case"].rsplit(" ", 1)[0]
@@ -97,8 +91,7 @@ def main(argv=None) -> int:
     h.print_rows(f"MLP train step under jit, on {result['device']}", result["rows"])
     for name, goals in result["goals"].items():
         for label, g in goals.items():
-            print(f"goal {name} {label}: limit {g['limit']}, measured {g['value']:.2f} "
-                  f"({'met' if g['met'] else 'NOT met'})")
+            print(h.goal_line(f"{name} {label}", g))
     print(f"plan cache: {result['cache']}")
     h.write_json(args.json, result)
     return 0
