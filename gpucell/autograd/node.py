@@ -169,12 +169,23 @@ def record(op: Op, inputs: tuple, outputs, attrs: dict) -> None:
             _hold(a, op.name)
             _hold(b, op.name)
     else:
-        edges = tuple(x._node if isinstance(x, Tensor) else None for x in inputs)
-        shapes = tuple(x._data.shape if isinstance(x, Tensor) else None for x in inputs)
-        dtypes = tuple(x._data.dtype if isinstance(x, Tensor) else None for x in inputs)
+        edges, shapes, dtypes, values = [], [], [], []
+        for x in inputs:  # one pass: this runs for every recorded op with other than two tensors
+            if isinstance(x, Tensor):
+                a = x._data
+                edges.append(x._node)
+                shapes.append(a.shape)
+                dtypes.append(a.dtype)
+                values.append(a)
+            else:
+                edges.append(None)
+                shapes.append(None)
+                dtypes.append(None)
+                values.append(x)
+        edges, shapes, dtypes = tuple(edges), tuple(shapes), tuple(dtypes)
         saved = None
         if op.saves in _SAVES_INPUTS:
-            saved = tuple(x._data if isinstance(x, Tensor) else x for x in inputs)
+            saved = tuple(values)
             for value in saved:
                 if _is_array(value):
                     _hold(value, op.name)

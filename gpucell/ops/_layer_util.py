@@ -161,7 +161,7 @@ def reduce_sum(a, axis=None, keepdims: bool = False):
     """A sum over one axis (or all): the reduce kernel on the GPU, NumPy's sum on the CPU."""
     if not _plain_numpy(a):
         return kernel_ops.reduce("sum", a, axis, keepdims)
-    return a.sum(axis=axis, keepdims=keepdims)
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)  # ndarray.sum adds a Python wrapper
 
 
 def channel_sum(a3):

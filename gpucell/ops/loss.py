@@ -19,6 +19,8 @@ from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import check_reduction, needs, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor
 
+_np_sum, _np_max, _np_min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
+
 __all__ = [
     "BCE_WITH_LOGITS",
     "SOFTMAX_CROSS_ENTROPY",
@@ -34,7 +36,8 @@ __all__ = [
 
 def _check_labels_cpu(where: str, labels, valid, classes: int) -> None:
     checked = labels if valid is None else labels[valid]
-    if checked.size and (checked.min() < 0 or checked.max() >= classes):
+    # The ufuncs' own reductions: ndarray.min / max add a Python wrapper per call.
+    if checked.size and (_np_min(checked) < 0 or _np_max(checked) >= classes):
         bad = checked[(checked < 0) | (checked >= classes)][0]
         raise ValueError(f"For '{where}', every label must be in [0, {classes}), but got {int(bad)}.")
 
@@ -84,9 +87,9 @@ def _plain_cpu(logits, labels, weight, sparse, ignore_index, smoothing, reductio
 
 def _shifted_exp(logits):
     """(logits - row max, its exp, the exp's row sums): the pieces of a stable (log-)softmax."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - _np_max(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
-    return shifted, exp, exp.sum(axis=1, keepdims=True)
+    return shifted, exp, _np_sum(exp, axis=1, keepdims=True)
 
 
 def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction, where):
@@ -94,7 +97,7 @@ def _softmax_ce(logits, labels, weight=None, *, sparse, ignore_index, smoothing,
         _check_labels_cpu(where, labels, None, logits.shape[1])
         shifted, _, total = _shifted_exp(logits)
         rows = np.arange(len(labels))
-        loss = np.log(total[:, 0]).sum() - shifted[rows, labels].sum()
+        loss = _np_sum(np.log(total[:, 0])) - _np_sum(shifted[rows, labels])
         return np.asarray(loss / len(labels) if reduction == "mean" else loss, dtype=logits.dtype)
     log_p = kernel_ops.softmax(logits, -1, log=True)
     q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
@@ -156,7 +159,7 @@ def _softmax_ce_and_grad(logits, labels, weight=None, *, sparse, ignore_index, s
         _check_labels_cpu(where, labels, None, logits.shape[1])
         shifted, grad, total = _shifted_exp(logits)
         rows = np.arange(len(labels))
-        loss = np.log(total[:, 0]).sum() - shifted[rows, labels].sum()
+        loss = _np_sum(np.log(total[:, 0])) - _np_sum(shifted[rows, labels])
         grad /= total
         grad[rows, labels] -= 1
         if reduction == "mean":
