@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell.jit.donation import donate
 from gpucell.jit.fusion import fuse
 from gpucell.jit.tracer import ARG, CONST, PARAM, TEMP, Step, Tracer
 from gpucell.nn.cell import structure
@@ -56,7 +57,9 @@ class Plan:
         self.n_streams = tracer.n_streams
         self.syncs = tuple(tracer.syncs) if self.n_streams > 1 else ()
         if self.n_streams == 1:
-            self.steps = fuse(self.steps, self._output_slots(self.output), dict(self.const_slots))
+            returned = self._output_slots(self.output)
+            self.steps = fuse(self.steps, returned, dict(self.const_slots))
+            self.steps = donate(self.steps, returned, tracer.kinds)
         self.executor = None  # set by the cache: executors.make_executor(plan)
 
     def _output_slots(self, value) -> list:

@@ -19,10 +19,14 @@ def _dense(x, w, b=None, relu=False):
     return matmul(x, w, b, transpose_b=True, relu=relu)
 
 
-def _dense_grad(g, x, w, out=None, *, wanted):
+def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
+    # ``donated``: g is a temporary of a jit plan that nothing reads afterwards (gpucell.jit.donation).
     n = w.shape[0]
     if out is not None:  # fused ReLU: no gradient where the output was clipped
-        g = g * (out > 0)
+        if donated:
+            g *= out > 0
+        else:
+            g = g * (out > 0)
     g2 = g.reshape(-1, n)
     grads = []
     if wanted[0]:

@@ -39,13 +39,21 @@ def _grad(param, grad, weight_decay: float, scale: float):
 # The in-place operators below (``a -= b``) write into the array's own buffer on NumPy and CuPy
 # alike, without asking for the array module on the hot path.
 def _sgd(param, grad, lr, accum=None, stat=None, *, momentum: float, dampening: float,
-         weight_decay: float, nesterov: bool, scale: float):
+         weight_decay: float, nesterov: bool, scale: float, donated: bool = False):
     # MindSpore's SGD kernel: accum = momentum * accum + (1 - dampening) * g, except on the first
     # step (stat == 1) where accum = g; param -= lr * (nesterov ? g + momentum * accum : accum).
     # Momentum's ApplyMomentum is the same with dampening 0 and no stat.
+    # ``donated``: ``grad`` is a temporary of a jit plan that nothing reads afterwards
+    # (gpucell.jit.donation), so it may serve as the scratch buffer; a fresh g always may.
     g = _grad(param, grad, weight_decay, scale)
+    # (0-d Parameters give NumPy scalars here, which cannot be written into.)
+    scratch = g if (donated or g is not grad) and not isinstance(g, np.generic) else None
     if accum is None:
-        param -= g * lr
+        if scratch is None:
+            param -= g * lr
+        else:
+            scratch *= lr  # the same products as g * lr, without a new array
+            param -= scratch
         return param
     accum *= momentum
     if dampening and stat is not None:
@@ -64,6 +72,9 @@ def _sgd(param, grad, lr, accum=None, stat=None, *, momentum: float, dampening: 
         step += g
         step *= lr
         param -= step
+    elif scratch is not None:
+        array_module(param).multiply(accum, lr, out=scratch)
+        param -= scratch
     else:
         param -= accum * lr
     return param
