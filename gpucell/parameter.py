@@ -55,6 +55,21 @@ def _check_requires_grad(value, where: str) -> bool:
     return value
 
 
+class _GuardEpoch:
+    """Counts changes that jit plans guard against without a retrace being certain: a Parameter's
+    buffer replaced (``move_to``) and a Cell's phase changed. A plan re-checks its guards only
+    when this moved since its last check (gpucell.jit.plan), so a steady training loop pays one
+    comparison per call for them."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+guard_epoch = _GuardEpoch()
+
+
 class Parameter(Tensor):
     """A Tensor with a name whose value a Cell updates in place during training.
 
@@ -146,6 +161,7 @@ class Parameter(Tensor):
         if goal != self.device:
             self._data = backend.to_device(self._data, goal)
             self._version += 1
+            guard_epoch.value += 1
         return self
 
     def __repr__(self) -> str:

@@ -41,13 +41,15 @@ def _signature(value, tensors: list):
     if type(value) is Tensor:  # the common case first
         tensors.append(value)
         data = value._data
-        return ("T", data.shape, data.dtype.str, type(data) is np.ndarray)
+        # The dtype object itself: it hashes and compares faster than its .str, which is rebuilt
+        # on every access (and it tells byte orders apart the same way).
+        return ("T", data.shape, data.dtype, type(data) is np.ndarray)
     if isinstance(value, Parameter):
         return ("P", id(value))
     if isinstance(value, Tensor):
         tensors.append(value)
         data = value._data
-        return ("T", data.shape, data.dtype.str, type(data) is np.ndarray)
+        return ("T", data.shape, data.dtype, type(data) is np.ndarray)
     if isinstance(value, Cell):
         return ("C", id(value), value.phase)
     if isinstance(value, (tuple, list)):

@@ -15,7 +15,7 @@ from gpucell.jit.fusion import fuse
 from gpucell.jit.tracer import ARG, CONST, PARAM, TEMP, Step, Tracer
 from gpucell.nn.cell import structure
 from gpucell.ops._dispatch import wrap
-from gpucell.parameter import Parameter
+from gpucell.parameter import Parameter, guard_epoch
 from gpucell.tensor import Tensor
 
 __all__ = ["Plan", "OutSlot"]
@@ -51,6 +51,7 @@ class Plan:
         self.param_guards = tuple(_param_guard(p) for p in tracer.params.values())
         self.cell_guards = tuple(tracer.cells.values())
         self.structure_epoch = structure.epoch
+        self.checked_epoch = None  # the guard_epoch at the last successful check of the guards
         self.output = self._mark_outputs(output, tracer)
         # A plan over several streams keeps its steps as traced (the syncs refer to positions, and
         # a rewrite must not merge steps of two streams); on one stream the syncs order nothing.
@@ -88,6 +89,9 @@ class Plan:
         """Whether every Parameter and Cell the trace saw is still as it was."""
         if structure.epoch != self.structure_epoch:
             return False
+        epoch = guard_epoch.value  # read first: a change during the check leaves it stale
+        if epoch == self.checked_epoch:
+            return True  # no buffer replaced, no phase changed anywhere since the last check
         for param, buffer_id, shape, dtype, version in self.param_guards:
             data = param._data
             if id(data) != buffer_id or param._version != version or data.shape != shape \
@@ -96,6 +100,7 @@ class Plan:
         for cell, phase in self.cell_guards:
             if cell.phase != phase:
                 return False
+        self.checked_epoch = epoch
         return True
 
     def initial_env(self, arg_arrays: list) -> list:

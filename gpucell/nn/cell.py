@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 from gpucell.autograd import cell_grad as _cell_grad
 from gpucell.ops._dispatch import hooks as _op_hooks
-from gpucell.parameter import Parameter, ParameterTuple
+from gpucell.parameter import Parameter, ParameterTuple, guard_epoch
 
 __all__ = ["Cell", "HookHandle"]
 
@@ -265,6 +265,7 @@ class Cell:
         for _, cell in self.cells_and_names():
             cell.__dict__["training"] = mode
             cell.__dict__["_phase"] = "train" if mode else "predict"
+        guard_epoch.value += 1  # jit plans re-check the phases they were traced in
         return self
 
     @property
@@ -276,6 +277,7 @@ class Cell:
         if not isinstance(value, str):
             raise TypeError(f"For 'Cell.phase', expected a str, but got {type(value).__name__}.")
         self.__dict__["_phase"] = value
+        guard_epoch.value += 1
 
     @property
     def bprop_debug(self) -> bool:

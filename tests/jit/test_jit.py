@@ -116,6 +116,29 @@ def test_cell_phase_change_selects_another_plan(device):
     np.testing.assert_array_equal(step(x).asnumpy(), predict)
 
 
+def test_phase_changes_after_many_replays_are_seen(device):
+    """Replays skip re-checking the guards while nothing they watch changed anywhere; a phase
+    change of any kind (set_train on a parent, the phase setter) must still be seen."""
+    net = Affine(device)
+    outer = nn.SequentialCell([net])
+    unrelated = Affine(device)
+    step = ms.jit(lambda x: net(x))
+    x = _tensor([[1.0, 1.0]], device)
+    outer.set_train(True)
+    for _ in range(3):
+        train = step(x).asnumpy()
+    outer.set_train(False)
+    predict = step(x).asnumpy()
+    np.testing.assert_allclose(train, 2 * predict)
+    net.training = True
+    net.phase = "train"
+    np.testing.assert_array_equal(step(x).asnumpy(), train)
+    misses = cache_info().misses
+    unrelated.set_train(False)  # moves the shared counter: the plan re-checks, and still matches
+    np.testing.assert_array_equal(step(x).asnumpy(), train)
+    assert cache_info().misses == misses == 3
+
+
 def test_replaced_parameter_is_never_stale(device):
     net = Affine(device)
     step = ms.jit(lambda x: net(x))
