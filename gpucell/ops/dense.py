@@ -6,8 +6,10 @@ asked for (input, weight, bias), all on the matmul kernel and the reduce kernel 
 
 from __future__ import annotations
 
+import numpy as np
+
 from gpucell.ops._dispatch import Op, apply
-from gpucell.ops._layer_util import matmul, needs, reduce_sum, spread
+from gpucell.ops._layer_util import matmul, needs, plain_numpy, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor
 
 __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
@@ -27,6 +29,17 @@ def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
             g *= out > 0
         else:
             g = g * (out > 0)
+    if g.ndim == 2 and plain_numpy(g):
+        # The common CPU case (2-D, float32/64) straight on NumPy: this runs once per layer per
+        # step, and the wrappers below cost as much as a small layer's matmuls.
+        grads = []
+        if wanted[0]:
+            grads.append(np.matmul(g, w))
+        if wanted[1]:
+            grads.append(np.matmul(g.T, x))
+        if len(wanted) > 2 and wanted[2]:
+            grads.append(np.add.reduce(g, 0))
+        return tuple(grads)
     g2 = g.reshape(-1, n)
     grads = []
     if wanted[0]:

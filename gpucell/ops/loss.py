@@ -19,7 +19,10 @@ from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import check_reduction, needs, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor
 
+# The ufuncs' own reductions: ndarray.sum / max / min add a Python wrapper per call.
 _np_sum, _np_max, _np_min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
+_UNSIGNED = {np.dtype(s): np.dtype(u) for s, u in
+             ((np.int8, np.uint8), (np.int16, np.uint16), (np.int32, np.uint32), (np.int64, np.uint64))}
 
 __all__ = [
     "BCE_WITH_LOGITS",
@@ -36,8 +39,13 @@ __all__ = [
 
 def _check_labels_cpu(where: str, labels, valid, classes: int) -> None:
     checked = labels if valid is None else labels[valid]
-    # The ufuncs' own reductions: ndarray.min / max add a Python wrapper per call.
-    if checked.size and (_np_min(checked) < 0 or _np_max(checked) >= classes):
+    # One reduction: seen as unsigned, a negative label is larger than any class count.
+    unsigned = _UNSIGNED.get(checked.dtype)
+    if unsigned is not None:
+        out_of_range = checked.size and _np_max(checked.view(unsigned)) >= classes
+    else:
+        out_of_range = checked.size and (_np_min(checked) < 0 or _np_max(checked) >= classes)
+    if out_of_range:
         bad = checked[(checked < 0) | (checked >= classes)][0]
         raise ValueError(f"For '{where}', every label must be in [0, {classes}), but got {int(bad)}.")
 

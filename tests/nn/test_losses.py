@@ -188,3 +188,24 @@ def test_reprs_and_errors():
         nn.BCEWithLogitsLoss()(np.zeros(2), Tensor([0.0, 1.0]))
     with pytest.raises(TypeError, match="'L1Loss'.*'input'.*Int64"):
         nn.L1Loss()(Tensor([1, 2]), Tensor([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("dtype", [ms.int8, ms.int32, ms.int64, ms.uint8])
+@pytest.mark.parametrize("bad", [-1, 4, 100])
+def test_out_of_range_sparse_labels_are_refused_on_the_cpu(dtype, bad):
+    if bad < 0 and dtype is ms.uint8:
+        pytest.skip("an unsigned label cannot be negative")
+    labels = LABELS.copy()
+    labels[2] = bad
+    loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    logits = Tensor(LOGITS.astype(np.float32))
+    with pytest.raises(ValueError, match=rf"For 'SoftmaxCrossEntropyWithLogits', every label must be in "
+                                         rf"\[0, 4\), but got {bad}\."):
+        loss_fn(logits, Tensor(labels, dtype))
+    # The jit's fused loss-and-gradient op checks the same way.
+    grad_fn = ms.jit(ms.value_and_grad(lambda x, y: loss_fn(x, y)))
+    good = Tensor(LABELS, dtype)
+    grad_fn(logits, good)
+    grad_fn(logits, good)
+    with pytest.raises(ValueError, match="every label must be in"):
+        grad_fn(logits, Tensor(labels, dtype))
