@@ -10,7 +10,7 @@ from __future__ import annotations
 from gpucell.autograd import engine
 from gpucell.autograd.node import Leaf, clear_saved
 from gpucell.ops import creation
-from gpucell.ops._dispatch import hooks, wrap
+from gpucell.ops._dispatch import apply, hooks, wrap
 from gpucell.ops._util import check_bool
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
@@ -68,7 +68,8 @@ def _detach(value) -> None:
 
 def _seeds(where: str, roots: list, sens) -> list:
     if sens is None:
-        return [creation.ones_like(t) for t in roots]
+        # The FillLike op itself (the roots are Tensors already): a jit plan still sees the seed.
+        return [apply(creation.FILL_LIKE, t, value=1, dtype=None) for t in roots]
     items = list(sens) if isinstance(sens, (tuple, list)) else [sens]
     if len(items) != len(roots):
         raise ValueError(f"For '{where}', 'sens' must hold one Tensor per output ({len(roots)}), but "

@@ -36,8 +36,9 @@ def _fill_like(a, value, dtype=None):
     dtype = a.dtype if dtype is None else dtype
     if type(a) is np.ndarray:
         # The fill kernel's NumPy reference without re-checking a shape and dtype that an array
-        # already has: this runs on every backward (the loss's sens of ones).
-        return np.full(a.shape, kernel_ops.fill_value(value, dtype), dtype)
+        # already has: this runs on every backward (the loss's sens of ones, most often 0-d).
+        value = kernel_ops.fill_value(value, dtype)
+        return np.array(value, dtype) if a.ndim == 0 else np.full(a.shape, value, dtype)
     return kernel_ops.fill(a.shape, value, dtype, like=a)
 
 
