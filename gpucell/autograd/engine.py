@@ -31,9 +31,9 @@ def _count_dependencies(roots) -> tuple[dict, list]:
     stack = [ref[0] for ref in roots]
     while stack:
         node = stack.pop()
-        if id(node) in seen:
+        if node in seen:  # nodes hash by identity
             continue
-        seen.add(id(node))
+        seen.add(node)
         if isinstance(node, Leaf):
             leaves.append(node)
             continue
@@ -122,7 +122,7 @@ def _run(roots, seeds, retain_graph: bool) -> list:
         node = ready.popleft()
         buffer = buffers.pop(node, None)
         results = None
-        if buffer is not None and any(g is not None for g in buffer):
+        if buffer is not None and (buffer[0] is not None or any(g is not None for g in buffer)):
             with streams.use(node.stream):
                 results = node.op.backward(node, *_output_grads(node, buffer))
             if not isinstance(results, tuple):
