@@ -55,6 +55,19 @@ def weights_of(net) -> list[np.ndarray]:
     return [p.asnumpy().copy() for p in net.trainable_params()]
 
 
+def loss_and_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean softmax cross-entropy of ``logits`` against class ids ``y`` and its gradient, by hand."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
+    g = exp / total
+    g[rows, y] -= 1
+    g /= len(y)
+    return loss, g
+
+
 def numpy_step(weights: list[np.ndarray]):
     """A hand-written NumPy train step over ``weights`` (updated in place), as a careful user
     would write it: fused where NumPy allows, no copies it does not need."""
@@ -69,15 +82,7 @@ def numpy_step(weights: list[np.ndarray]):
                 pre.append(h)
                 h = np.maximum(h, 0)
             acts.append(h)
-        logits = acts[-1]
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        rows = np.arange(len(y))
-        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
-        g = exp / total
-        g[rows, y] -= 1
-        g /= len(y)
+        loss, g = loss_and_grad(acts[-1], y)
         for i in range(len(pairs) - 1, -1, -1):
             w, b = pairs[i]
             grad_w = g.T @ acts[i]

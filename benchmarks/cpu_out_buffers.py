@@ -56,15 +56,7 @@ def buffered_step(weights: list[np.ndarray], batch_size: int):
             if i < len(pairs) - 1:
                 h_ = np.maximum(h_, 0, out=post[i])
             acts.append(h_)
-        logits = acts[-1]
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        rows = np.arange(len(y))
-        loss = float(np.log(total[:, 0]).mean() - shifted[rows, y].mean())
-        g = exp / total
-        g[rows, y] -= 1
-        g /= len(y)
+        loss, g = _mlp.loss_and_grad(acts[-1], y)
         for i in range(len(pairs) - 1, -1, -1):
             w, b = pairs[i]
             gw = np.matmul(g.T, acts[i], out=grad_w[i])

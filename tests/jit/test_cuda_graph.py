@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from jit_testing import forked
 
 import gpucell as ms
 from gpucell import Parameter, Tensor, ops
@@ -260,24 +261,11 @@ def test_fake_capture_copies_in_place_writes_back_into_arguments(fake_graphs):
         np.testing.assert_array_equal(out.asnumpy(), x.asnumpy())
 
 
-def _forked(x):
-    """x * 2 on a side stream while x + 1 runs on the call's stream, joined before the product."""
-    main = ms.current_stream()
-    side = ms.Stream()
-    side.wait_event(main.record())
-    with side:
-        b = x * 2
-    done = side.record()
-    a = x + 1
-    main.wait_event(done)
-    return a * b
-
-
 def test_fake_capture_reproduces_the_fork_join(fake_graphs):
-    step = ms.jit(_forked)
+    step = ms.jit(forked)
     for k in range(1, 4):
         x = Tensor(np.array([1.0, -2.0], np.float32) * k)
-        np.testing.assert_array_equal(step(x).asnumpy(), _forked(x).asnumpy())
+        np.testing.assert_array_equal(step(x).asnumpy(), forked(x).asnumpy())
     (executor,) = _executors()
     assert executor.runner.captured == 1 and executor.plan.n_streams == 2
     one_launch = [
@@ -297,12 +285,12 @@ def test_fake_capture_reproduces_the_fork_join(fake_graphs):
 @pytest.mark.gpu
 def test_capture_with_a_side_stream_equals_eager():
     rng = np.random.default_rng(3)
-    step = ms.jit(_forked)
+    step = ms.jit(forked)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a failed capture would warn and fall back
         for _ in range(4):
             x = _gpu(rng.standard_normal(1000))
-            np.testing.assert_allclose(step(x).asnumpy(), _forked(x).asnumpy(), rtol=1e-6)
+            np.testing.assert_allclose(step(x).asnumpy(), forked(x).asnumpy(), rtol=1e-6)
     (executor,) = _executors()
     assert executor.kind == "cuda-graph" and not executor.failed and executor.plan.n_streams == 2
     assert cache_info().captures == 1 and cache_info().graph_breaks == 0

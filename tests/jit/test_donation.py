@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from jit_testing import assert_same
 
 import gpucell as ms
 from gpucell import Tensor, nn
@@ -64,16 +65,9 @@ def test_training_step_donates_gradients_and_equals_eager(device, momentum):
     jitted = ms.jit(lambda: step(jit_grad, jit_opt))
     for _ in range(6):
         want = step(eager_grad, eager_opt).asnumpy()
-        got = jitted().asnumpy()
-        if device == "CPU":
-            np.testing.assert_array_equal(got, want)
-        else:
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert_same(jitted().asnumpy(), want, device)
     for a, b in zip(jit_net.trainable_params(), eager_net.trainable_params()):
-        if device == "CPU":
-            np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
-        else:
-            np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+        assert_same(a.asnumpy(), b.asnumpy(), device)
     donated = _donated(_plan())
     assert donated["SGD"] == [True] * 6 and donated["DenseGrad"] == 3
 

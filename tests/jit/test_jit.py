@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from jit_testing import assert_same
 
 import gpucell as ms
 from gpucell import Parameter, Tensor, nn, ops
@@ -328,16 +329,9 @@ def test_whole_training_step_replays_like_eager(device):
     jit_net.set_train(False)
     for x, y in batches:
         eager_loss = eager_step(x, y).asnumpy()
-        jit_loss = jit_step(x, y).asnumpy()
-        if device == "CPU":
-            np.testing.assert_array_equal(jit_loss, eager_loss)
-        else:
-            np.testing.assert_allclose(jit_loss, eager_loss, rtol=1e-5, atol=1e-6)
+        assert_same(jit_step(x, y).asnumpy(), eager_loss, device)
     for a, b in zip(jit_net.trainable_params(), eager_net.trainable_params()):
-        if device == "CPU":
-            np.testing.assert_array_equal(a.asnumpy(), b.asnumpy())
-        else:
-            np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-5, atol=1e-6)
+        assert_same(a.asnumpy(), b.asnumpy(), device)
     assert cache_info().hits == 99
 
 
