@@ -16,6 +16,14 @@ __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
 
 
 def _dense(x, w, b=None, relu=False):
+    if x.ndim == 2 and plain_numpy(x):
+        # The common CPU case straight on NumPy, as in the gradient below.
+        out = np.matmul(x, w.T)
+        if b is not None:
+            out += b
+        if relu:
+            np.maximum(out, 0, out=out)
+        return out
     if x.ndim == 1:
         return matmul(x.reshape(1, -1), w, b, transpose_b=True, relu=relu).reshape(-1)
     return matmul(x, w, b, transpose_b=True, relu=relu)
@@ -58,8 +66,11 @@ def _backward(ctx, g):
 
 
 DENSE = Op("Dense", _dense, backward=_backward, saves="inputs")
-DENSE_RELU = Op("DenseReLU", lambda x, w, b=None: _dense(x, w, b, relu=True), backward=_backward,
-                saves="both")
+def _dense_relu(x, w, b=None):
+    return _dense(x, w, b, relu=True)
+
+
+DENSE_RELU = Op("DenseReLU", _dense_relu, backward=_backward, saves="both")
 DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True)
 
 
