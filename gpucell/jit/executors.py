@@ -27,9 +27,9 @@ class ReplayExecutor:
     """Runs the plan's steps over fresh arrays each call, skipping dispatch and autograd.
 
     Fresh arrays rather than preallocated ``out=`` buffers: ``benchmarks/cpu_out_buffers.py``
-    measures buffers at 0.96x to 1.03x of fresh arrays for the MLP steps (NumPy's allocator already
-    recycles the blocks), and fresh arrays need no per-thread buffer sets for concurrent calls and
-    never hand a caller an output that the next call overwrites.
+    measures buffers within noise of fresh arrays for the MLP steps (0.96x to 1.09x across runs;
+    NumPy's allocator already recycles the blocks), and fresh arrays need no per-thread buffer
+    sets for concurrent calls and never hand a caller an output that the next call overwrites.
     """
 
     kind = "replay"
