@@ -6,18 +6,33 @@ import numpy as np
 import pytest
 from nn_testing import gradcheck, host, on
 
+import gpucell as ms
 from gpucell import Tensor, nn, ops
 
 RNG = np.random.default_rng(5)
 
 
-def reference_pool(x, kind, kernel, stride, pads, dilation=(1, 1), count_pad=True):
+def _out_len(size, k, s, d, before, after, ceil):
+    span = size + before + after - (k - 1) * d - 1
+    if not ceil:
+        return span // s + 1
+    n = -(-span // s) + 1
+    return n - 1 if (n - 1) * s >= size + before else n
+
+
+def reference_pool(x, kind, kernel, stride, pads, dilation=(1, 1), count_pad=True, ceil=False):
+    """float64 pooling by explicit windows; with ``ceil`` the windows may run past the padding,
+    which then neither wins a max nor counts in an average (PyTorch's and MindSpore's rule)."""
     top, bottom, left, right = pads
+    h, w = x.shape[2:]
+    oh = _out_len(h, kernel[0], stride[0], dilation[0], top, bottom, ceil)
+    ow = _out_len(w, kernel[1], stride[1], dilation[1], left, right, ceil)
+    extra_h = max((oh - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1 - (h + top + bottom), 0)
+    extra_w = max((ow - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1 - (w + left + right), 0)
     fill = -np.inf if kind == "max" else 0.0
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=fill)
-    ones = np.pad(np.ones(x.shape[2:]), ((top, bottom), (left, right)))
-    oh = (xp.shape[2] - (kernel[0] - 1) * dilation[0] - 1) // stride[0] + 1
-    ow = (xp.shape[3] - (kernel[1] - 1) * dilation[1] - 1) // stride[1] + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom + extra_h), (left, right + extra_w)), constant_values=fill)
+    inside = np.pad(np.ones(x.shape[2:]), ((top, bottom + extra_h), (left, right + extra_w)))
+    padded = np.pad(np.ones((h + top + bottom, w + left + right)), ((0, extra_h), (0, extra_w)))
     out = np.zeros(x.shape[:2] + (oh, ow))
     for r in range(oh):
         for c in range(ow):
@@ -27,7 +42,7 @@ def reference_pool(x, kind, kernel, stride, pads, dilation=(1, 1), count_pad=Tru
             if kind == "max":
                 out[:, :, r, c] = window.max(axis=(2, 3))
             else:
-                count = kernel[0] * kernel[1] if count_pad else ones[rows, cols].sum()
+                count = (padded if count_pad else inside)[rows, cols].sum()
                 out[:, :, r, c] = window.sum(axis=(2, 3)) / count
     return out
 
@@ -101,5 +116,76 @@ def test_repr_and_errors():
         nn.MaxPool2d(2)(Tensor(np.ones((2, 3), np.float32)))
     with pytest.raises(TypeError, match="'MaxPool2d'.*Int64"):
         nn.MaxPool2d(2)(Tensor(np.ones((1, 1, 2, 2), np.int64)))
-    with pytest.raises(NotImplementedError, match="'MaxPool2d'.*'ceil_mode=True'"):
-        nn.MaxPool2d(2, ceil_mode=True)
+    with pytest.raises(TypeError, match="'MaxPool2d'.*'ceil_mode'"):
+        nn.MaxPool2d(2, ceil_mode=1)
+    with pytest.raises(TypeError, match="'max_pool2d'.*'return_indices'"):
+        ops.max_pool2d(Tensor(X), 2, return_indices="yes")
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation", [
+    (3, 2, 0, 1), (2, 2, 1, 1), (3, 2, 1, 1), ((3, 2), (2, 3), (1, 0), 1), (2, 3, 0, 2),
+])
+def test_ceil_mode_matches_reference(device, kernel, stride, padding, dilation):
+    k, s = tuple(np.broadcast_to(kernel, 2)), tuple(np.broadcast_to(stride, 2))
+    d = tuple(np.broadcast_to(dilation, 2))
+    p = tuple(np.broadcast_to(padding, 2))
+    pads = (p[0], p[0], p[1], p[1])
+    x = on(device, X)
+    out = ops.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=True)
+    np.testing.assert_allclose(host(out), reference_pool(X, "max", k, s, pads, d, ceil=True))
+    gradcheck(lambda x: ops.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode=True), X,
+              device=device)
+    if dilation == 1:
+        for include in (True, False):
+            out = ops.avg_pool2d(x, kernel, stride, padding, ceil_mode=True, count_include_pad=include)
+            np.testing.assert_allclose(host(out), reference_pool(X, "avg", k, s, pads, count_pad=include,
+                                                                 ceil=True))
+            gradcheck(lambda x, include=include: ops.avg_pool2d(
+                x, kernel, stride, padding, ceil_mode=True, count_include_pad=include), X, device=device)
+
+
+def test_ceil_mode_cells(device):
+    x = on(device, X)  # H, W = 7, 6
+    assert nn.MaxPool2d(2, 2)(x).shape == (2, 3, 3, 3)
+    assert nn.MaxPool2d(2, 2, ceil_mode=True)(x).shape == (2, 3, 4, 3)
+    out = nn.AvgPool2d(3, 2, "pad", padding=1, ceil_mode=True)(x)
+    np.testing.assert_allclose(host(out), reference_pool(X, "avg", (3, 3), (2, 2), (1,) * 4, ceil=True))
+    out = nn.AvgPool2d(2, 2, ceil_mode=True, divisor_override=3)(x)
+    means = reference_pool(X, "avg", (2, 2), (2, 2), (0,) * 4, ceil=True)
+    sums = means * np.array([[4, 4, 4]] * 3 + [[2, 2, 2]])  # the last row of windows holds 2 taps
+    np.testing.assert_allclose(host(out), sums / 3)  # the override divides every window sum
+
+
+def test_return_indices(device):
+    x = on(device, X)
+    out, index = nn.MaxPool2d(3, 2, "pad", padding=1, return_indices=True)(x)
+    assert index.dtype == ms.int64 and index.shape == out.shape
+    np.testing.assert_allclose(host(out), host(nn.MaxPool2d(3, 2, "pad", padding=1)(x)))
+    flat = X.reshape(2, 3, -1)
+    picked = np.take_along_axis(flat, host(index).reshape(2, 3, -1), axis=2).reshape(out.shape)
+    np.testing.assert_array_equal(picked, host(out))  # each index points at its maximum
+    unbatched = nn.MaxPool2d(2, 2, return_indices=True, ceil_mode=True)(on(device, X[0]))
+    assert [t.shape for t in unbatched] == [(3, 4, 3), (3, 4, 3)]
+    gradcheck(lambda x: ops.max_pool2d(x, 3, 2, 1, return_indices=True)[0], X, device=device)
+
+
+def test_first_maximum_index_on_ties(device):
+    x = on(device, np.ones((1, 1, 2, 2), np.float32))
+    _, index = ops.max_pool2d(x, 2, 2, return_indices=True)
+    np.testing.assert_array_equal(host(index), [[[[0]]]])
+
+
+def test_ceil_mode_and_indices_match_torch():
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(X)
+    for kernel, stride, padding in ((3, 2, 1), (2, 2, 0), (3, 3, 1)):
+        out, index = ops.max_pool2d(Tensor(X), kernel, stride, padding, ceil_mode=True, return_indices=True)
+        want, want_index = torch.nn.functional.max_pool2d(t, kernel, stride, padding, ceil_mode=True,
+                                                          return_indices=True)
+        np.testing.assert_allclose(host(out), want.numpy())
+        np.testing.assert_array_equal(host(index), want_index.numpy())
+        for include in (True, False):
+            got = ops.avg_pool2d(Tensor(X), kernel, stride, padding, ceil_mode=True, count_include_pad=include)
+            want = torch.nn.functional.avg_pool2d(t, kernel, stride, padding, ceil_mode=True,
+                                                  count_include_pad=include)
+            np.testing.assert_allclose(host(got), want.numpy())

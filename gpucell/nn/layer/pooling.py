@@ -1,4 +1,5 @@
-"""MaxPool2d and AvgPool2d (NCHW, or CHW without a batch dim) with MindSpore's pad modes."""
+"""MaxPool2d and AvgPool2d (NCHW, or CHW without a batch dim) with MindSpore's pad modes,
+``ceil_mode``, and ``return_indices`` for the max."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from gpucell.nn.cell import Cell
 from gpucell.nn.layer._checks import check_bool, check_input
 from gpucell.ops import shape as _shape
 from gpucell.ops._layer_util import pair, resolve_pads
-from gpucell.ops.pooling import pool2d
+from gpucell.ops.pooling import WITH_PADDING, pool2d
 
 __all__ = ["AvgPool2d", "MaxPool2d"]
 
@@ -25,8 +26,7 @@ class _Pool2d(Cell):
     def __init__(self, kernel_size, stride, pad_mode, padding, dilation, ceil_mode, data_format):
         super().__init__()
         where = type(self).__name__
-        if check_bool(where, "ceil_mode", ceil_mode):
-            raise NotImplementedError(f"For '{where}', 'ceil_mode=True' is not supported by gpucell yet.")
+        self.ceil_mode = check_bool(where, "ceil_mode", ceil_mode)
         if data_format != "NCHW":
             raise ValueError(f"For '{where}', only data_format 'NCHW' is supported, but got {data_format!r}.")
         self.kernel_size = _int_or_tuple(where, "kernel_size", kernel_size)
@@ -39,7 +39,7 @@ class _Pool2d(Cell):
         resolve_pads(where, pad_mode, padding, (1, 1), self._kernel, self._stride, self._dilation)
         self.pad_mode = pad_mode.upper()
 
-    def _pool(self, x, divisor_for):
+    def _pool(self, x, divisor_for, return_indices: bool = False):
         where = type(self).__name__
         check_input(where, x, (3, 4), "3-D (C, H, W) or 4-D (N, C, H, W)")
         batched = x.ndim == 4
@@ -48,8 +48,10 @@ class _Pool2d(Cell):
         pads = resolve_pads(where, self.pad_mode, self.padding, x.shape[2:], self._kernel, self._stride,
                             self._dilation)
         out = pool2d(self._kind, x, self._kernel, self._stride, pads, self._dilation,
-                     divisor_for(pads), where)
-        return out if batched else _shape.squeeze(out, 0)
+                     divisor_for(pads), where, self.ceil_mode, return_indices)
+        if batched:
+            return out
+        return tuple(_shape.squeeze(o, 0) for o in out) if return_indices else _shape.squeeze(out, 0)
 
     def extend_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, pad_mode={self.pad_mode}"
@@ -68,12 +70,12 @@ class MaxPool2d(_Pool2d):
     def __init__(self, kernel_size=1, stride=1, pad_mode="valid", padding=0, dilation=1, return_indices=False,
                  ceil_mode=False, data_format="NCHW"):
         super().__init__(kernel_size, stride, pad_mode, padding, dilation, ceil_mode, data_format)
-        if check_bool("MaxPool2d", "return_indices", return_indices):
-            raise NotImplementedError("For 'MaxPool2d', 'return_indices=True' is not supported by gpucell "
-                                      "yet.")
+        self.return_indices = check_bool("MaxPool2d", "return_indices", return_indices)
 
     def construct(self, x):
-        return self._pool(x, lambda pads: None)
+        """The pooled ``x``; with ``return_indices``, ``(output, argmax)`` where argmax (Int64) is
+        the flat index of each maximum in its H x W plane."""
+        return self._pool(x, lambda pads: None, self.return_indices)
 
 
 class AvgPool2d(_Pool2d):
@@ -96,7 +98,7 @@ class AvgPool2d(_Pool2d):
         if self.divisor_override is not None:
             return self.divisor_override
         if self.pad_mode == "PAD" and self.count_include_pad or not any(pads):
-            return self._kernel[0] * self._kernel[1]
+            return WITH_PADDING  # the kernel's size, less what ceil_mode adds past the padding
         return None
 
     def construct(self, x):
