@@ -93,14 +93,18 @@ def _moments(xp, g, m, v, beta1: float, beta2: float):
     return scratch
 
 
-def _adam(param, grad, m, v, coef, *, beta1: float, beta2: float, eps: float, weight_decay: float,
-          nesterov: bool, scale: float):
+def _adam(param, grad, m, v, coef, vhat=None, *, beta1: float, beta2: float, eps: float,
+          weight_decay: float, nesterov: bool, scale: float):
     # MindSpore's ApplyAdam: lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t) (coef[0], computed once
     # per step), param -= lr_t * m / (sqrt(v) + eps); with nesterov the numerator is
-    # beta1 * m + (1 - beta1) * g.
+    # beta1 * m + (1 - beta1) * g. With ``vhat`` (amsgrad, MindSpore's ApplyAdamWithAmsgrad):
+    # vhat = max(vhat, v), and sqrt(vhat) replaces sqrt(v).
     xp = array_module(param)
     g = _grad(param, grad, weight_decay, scale)
     scratch = _moments(xp, g, m, v, beta1, beta2)
+    if vhat is not None:
+        xp.maximum(vhat, v, out=vhat)
+        v = vhat
     xp.sqrt(v, out=scratch)
     scratch += eps
     if nesterov:
@@ -249,7 +253,8 @@ def _update_op(name: str, update) -> Op:
     return Op(name, _for_each(update), inplace=True, writes=_each_param, differentiable=False)
 
 
-# Inputs per Parameter: SGD (param, grad, lr, *state); the Adams (param, grad, m, v, lr or coef).
+# Inputs per Parameter: SGD (param, grad, lr, *state); the Adams (param, grad, m, v, lr or coef),
+# and Adam with amsgrad vhat after them.
 SGD_UPDATE = _update_op("SGD", _sgd)
 ADAM_UPDATE = _update_op("Adam", _adam)
 ADAM_WEIGHT_DECAY_UPDATE = _update_op("AdamWeightDecay", _adam_weight_decay)

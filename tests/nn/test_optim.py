@@ -68,10 +68,12 @@ def ref_momentum(ws, steps, lr, momentum, wd=0.0, nesterov=False, decay=None):
     return ws
 
 
-def ref_adam(ws, steps, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, nesterov=False, kind="adam"):
+def ref_adam(ws, steps, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, nesterov=False, kind="adam",
+             amsgrad=False):
     ws = [w.copy() for w in ws]
     m = [np.zeros_like(w) for w in ws]
     v = [np.zeros_like(w) for w in ws]
+    vhat = [np.zeros_like(w) for w in ws]
     for t, grads in enumerate(steps, start=1):
         for i, g in enumerate(grads):
             if kind == "adam":
@@ -81,7 +83,8 @@ def ref_adam(ws, steps, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, nesterov=False, 
             if kind == "adam":
                 lr_t = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
                 num = b1 * m[i] + (1 - b1) * g if nesterov else m[i]
-                ws[i] = ws[i] - lr_t * num / (np.sqrt(v[i]) + eps)
+                vhat[i] = np.maximum(vhat[i], v[i])
+                ws[i] = ws[i] - lr_t * num / (np.sqrt(vhat[i] if amsgrad else v[i]) + eps)
             elif kind == "adam_weight_decay":
                 ws[i] = ws[i] - lr * (m[i] / (np.sqrt(v[i]) + eps) + wd * ws[i])
             else:  # adamw, decoupled
@@ -249,8 +252,24 @@ def test_adam_argument_errors():
         nn.Adam(params, beta1=1.0)
     with pytest.raises(ValueError, match="'eps' must be > 0"):
         nn.Adam(params, eps=0.0)
-    with pytest.raises(ValueError, match="use_amsgrad=True is not supported"):
-        nn.Adam(params, use_amsgrad=True)
+    with pytest.raises(TypeError, match="'Adam'.*'use_amsgrad'"):
+        nn.Adam(params, use_amsgrad=1)
+
+
+@pytest.mark.parametrize("case", [dict(), dict(weight_decay=0.1), dict(use_nesterov=True)], ids=str)
+def test_adam_amsgrad_matches_mindspore_formula(device, case):
+    params = make_params(device)
+    # Gradients that shrink after the first step, so that vhat = max(vhat, v) differs from v.
+    steps = [tuple(g * scale for g in grads) for grads, scale in zip(grad_steps(device, steps=4),
+                                                                      (3.0, 0.2, 0.1, 1.0))]
+    expected = ref_adam(start(params), host_steps(steps), 0.01, wd=case.get("weight_decay", 0.0),
+                        amsgrad=True)  # Nesterov does not apply with amsgrad, as in MindSpore
+    opt = nn.Adam(params, learning_rate=0.01, use_amsgrad=True, **case)
+    run(opt, steps)
+    assert_params(params, expected)
+    assert [h.name for h in opt.vhat] == ["vhat.w", "vhat.b", "vhat.s"]
+    plain = ref_adam(start(make_params(device)), host_steps(steps), 0.01, wd=case.get("weight_decay", 0.0))
+    assert not np.allclose(plain[0], expected[0])  # the test would notice amsgrad being ignored
 
 
 # -- what every optimizer shares -------------------------------------------------------------------
@@ -260,6 +279,7 @@ OPTIMIZERS = {
     "Adam": lambda ps: nn.Adam(ps, 0.1),
     "AdamWeightDecay": lambda ps: nn.AdamWeightDecay(ps, 0.1, weight_decay=0.1),
     "AdamW": lambda ps: nn.AdamW(ps, 0.1),
+    "Adam amsgrad": lambda ps: nn.Adam(ps, 0.1, use_amsgrad=True),
 }
 
 

@@ -30,8 +30,10 @@ def _check_beta(where: str, arg: str, value) -> float:
 class _AdamBase(Optimizer):
     """Two moments per Parameter and one fused update op for all the Parameters per step."""
 
-    def _setup(self, beta1, beta2, eps, names: tuple, op, kind: str | None, **extra) -> None:
-        """``names``: (attribute, prefix) of the first and second moments."""
+    def _setup(self, beta1, beta2, eps, names: tuple, op, kind: str | None, amsgrad: bool = False,
+               **extra) -> None:
+        """``names``: (attribute, prefix) of the first and second moments; ``amsgrad`` adds the
+        running maximum of the second moment, ``vhat.<name>``."""
         where = type(self).__name__
         self.beta1 = _check_beta(where, "beta1", beta1)
         self.beta2 = _check_beta(where, "beta2", beta2)
@@ -53,10 +55,15 @@ class _AdamBase(Optimizer):
             self._powers_attrs = {"beta1": self.beta1, "beta2": self.beta2}
             self.__dict__["_powers"] = (self.beta1_power, self.beta2_power)
         self._moments = tuple(zip(m, v))
+        if amsgrad:
+            self.vhat = self.parameters.clone(prefix="vhat", init="zeros")
+            self._extra_state = tuple((h,) for h in self.vhat)
+        else:
+            self._extra_state = ((),) * len(self._param_list)
         per_param = tuple({"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
                            "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale,
                            **extra} for i in range(len(self._param_list)))
-        self._attrs = {"width": 5, "per_param": per_param}
+        self._attrs = {"width": 5 + int(amsgrad), "per_param": per_param}
 
     def construct(self, gradients):
         grads = self._check_grads(gradients)
@@ -67,8 +74,9 @@ class _AdamBase(Optimizer):
             apply(BETA_POWERS, b1, b2, **self._powers_attrs)
             lrs = [apply(ADAM_COEFFICIENTS, lr, b1, b2, kind=kind) for lr in lrs]
         inputs = []
-        for p, g, (m, v), lr in zip(self._param_list, grads, self._moments, self._lr_index):
-            inputs += (p, g, m, v, lrs[lr])
+        for p, g, (m, v), lr, state in zip(self._param_list, grads, self._moments, self._lr_index,
+                                           self._extra_state):
+            inputs += (p, g, m, v, lrs[lr], *state)
         apply(self._op, *inputs, **self._attrs)
         return self._success
 
@@ -79,7 +87,8 @@ class Adam(_AdamBase):
     ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``,
     ``p -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``; ``g`` includes
     ``weight_decay * p``. State: ``moment1.<name>``, ``moment2.<name>``, ``beta1_power``,
-    ``beta2_power`` (``beta^t``, on the device).
+    ``beta2_power`` (``beta^t``, on the device). ``use_amsgrad``: ``vhat = max(vhat, v)`` divides
+    instead of ``v`` (state ``vhat.<name>``; ``use_nesterov`` then has no effect, as in MindSpore).
     """
 
     def __init__(self, params, learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999,
@@ -89,14 +98,14 @@ class Adam(_AdamBase):
         where = type(self).__name__
         self.use_locking = _check_bool(where, "use_locking", use_locking)
         self.use_nesterov = _check_bool(where, "use_nesterov", use_nesterov)
-        if _check_bool(where, "use_amsgrad", use_amsgrad):
-            raise ValueError(f"For '{where}', use_amsgrad=True is not supported by gpucell.")
+        self.use_amsgrad = _check_bool(where, "use_amsgrad", use_amsgrad)
         unknown = sorted(set(kwargs) - {"use_lazy", "use_offload"})
         if unknown or any(kwargs.values()):
             raise ValueError(f"For '{where}', only use_lazy=False and use_offload=False are supported, but "
                              f"got {kwargs}.")
+        # As in MindSpore, amsgrad runs ApplyAdamWithAmsgrad, which has no Nesterov variant.
         self._setup(beta1, beta2, eps, (("moment1", "moment1"), ("moment2", "moment2")), ADAM_UPDATE, "adam",
-                    nesterov=self.use_nesterov)
+                    amsgrad=self.use_amsgrad, nesterov=self.use_nesterov and not self.use_amsgrad)
 
 
 class AdamWeightDecay(_AdamBase):
