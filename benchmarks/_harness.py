@@ -10,7 +10,8 @@ writes to PATH a JSON object with at least ``rows``: a list of dicts with
 ``ratio``     ``time_us / time_us of baseline`` (None for none; < 1 is faster than the baseline)
 
 and optionally ``spread_us`` (interquartile range), ``size`` (a number: the runner plots time
-against it, one line per ``series``, default the case) and ``series``. Other top-level keys
+against it, one line per ``series``, default the case), ``series`` and ``peak_bytes`` (see
+:func:`peak_bytes`; the runner's table shows it). Other top-level keys
 (``device``, ``goal`` ...) are copied into the combined report as they are.
 
 On the GPU the harness times with CUDA events on the current stream (the time the GPU took,
@@ -38,6 +39,7 @@ __all__ = [
     "goal",
     "goal_line",
     "paired_ratio",
+    "peak_bytes",
     "device",
     "parse_args",
     "print_rows",
@@ -135,6 +137,44 @@ def compare(candidates: dict, *, quick: bool = False, repeat: int | None = None,
         for name, fn in candidates.items():
             samples[name].append(_batch(fn, numbers[name], on_gpu))
     return {name: Timing(s) for name, s in samples.items()}
+
+
+def peak_bytes(fn, on_gpu: bool | None = None, torch=None) -> int | None:
+    """Bytes allocated at the peak of one call of ``fn``, above what was live before it.
+
+    On the CPU through ``tracemalloc``, which sees NumPy's buffers (NumPy reports them to it) but
+    not PyTorch's: pass ``torch`` for a PyTorch call and get None on the CPU. On the GPU through
+    CuPy's pool (a memory hook, ``gpucell.backend.profiling.PoolPeak``), or PyTorch's allocator
+    statistics for a PyTorch call.
+    """
+    import tracemalloc
+
+    on_gpu = device() == "GPU" if on_gpu is None else on_gpu
+    if torch is not None:
+        if not on_gpu:
+            return None
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return int(torch.cuda.max_memory_allocated() - base)
+    if on_gpu:
+        with _dev.PoolPeak() as watch:
+            base = watch.current
+            fn()
+            return int(watch.peak - base)
+    tracing = tracemalloc.is_tracing()
+    if not tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        fn()
+        return int(tracemalloc.get_traced_memory()[1] - base)
+    finally:
+        if not tracing:
+            tracemalloc.stop()
 
 
 def paired_ratio(a: Timing, b: Timing, level: float = 0.95, resamples: int = 2000) -> tuple:

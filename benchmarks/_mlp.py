@@ -34,6 +34,11 @@ def gpucell_model(sizes):
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     net = nn.SequentialCell(layers)
+    return net, gpucell_train_step(net)
+
+
+def gpucell_train_step(net):
+    """train_step(x, y) -> loss for ``net``: softmax cross-entropy, SGD, ``value_and_grad``."""
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     optimizer = nn.SGD(net.trainable_params(), learning_rate=LR)
 
@@ -47,7 +52,7 @@ def gpucell_model(sizes):
         optimizer(grads)
         return loss
 
-    return net, train_step
+    return train_step
 
 
 def weights_of(net) -> list[np.ndarray]:

@@ -3,6 +3,7 @@
 The canonical MindSpore loop (``value_and_grad`` + optimizer) for 784-512-512-10 at batch 64 and
 64-128-128-10 at batch 32, timed in one process against the same step written by hand in NumPy
 over the same weights. Goals on a 2-core CPU: <= 1.15x (large) and <= 3x (small) the NumPy step.
+Each row also has the peak memory one step allocates (``_harness.peak_bytes``).
 
     python benchmarks/mlp_step.py [--quick] [--json PATH]
 """
@@ -42,6 +43,7 @@ def measure(quick: bool) -> dict:
             candidates[f"numpy by hand {name}"] = (
                 lambda s=_mlp.numpy_step(_mlp.weights_of(net)): s(x_host, y_host))
         made = _mlp.torch_step(_mlp.weights_of(net), cuda=h.device() == "GPU")
+        torch = None
         if made is not None:
             torch_step, torch = made
             tx = torch.from_numpy(x_host).to("cuda" if h.device() == "GPU" else "cpu")
@@ -49,10 +51,13 @@ def measure(quick: bool) -> dict:
             candidates[f"torch eager {name}"] = lambda: torch_step(tx, ty)
         baseline = f"numpy by hand {name}" if h.device() == "CPU" else f"torch eager {name}"
         baseline = baseline if baseline in candidates else None
+        peaks = {case: h.peak_bytes(fn, torch=torch if case.startswith("torch") else None)
+                 for case, fn in candidates.items()}
         timings = h.compare(candidates, quick=quick, min_batch_s=STEP_BATCH_S[quick])
         rows += h.rows_for(timings, baseline, size=sizes[0])
         for row in rows[-len(timings):]:  # one plotted line per implementation, over the two models
             row["series"] = row["case"].rsplit(" ", 1)[0]
+            row["peak_bytes"] = peaks[row["case"]]
         if baseline is not None and h.device() == "CPU":
             verdicts[name] = h.goal(timings[f"gpucell eager {name}"], timings[baseline], GOALS[name])
     return {"benchmark": "mlp_step", "device": h.device(), "quick": quick, "goals": verdicts, "rows": rows}

@@ -119,21 +119,26 @@ def _fmt_time(us: float) -> str:
     return f"{us:.3f} us"
 
 
+def _fmt_bytes(n: int) -> str:
+    return f"{n / 2 ** 20:.2f} MiB" if n >= 2 ** 20 else f"{n / 2 ** 10:.1f} KiB"
+
+
 def table(report: dict) -> str:
     """One table of every benchmark's rows: time, spread, ratio against its baseline."""
-    head = ["benchmark", "case", "time", "spread", "ratio", "baseline"]
+    head = ["benchmark", "case", "time", "spread", "ratio", "baseline", "peak memory"]
     body = []
     for name, entry in report["benchmarks"].items():
         if entry["status"] != "ok":
             error = entry["error"] if len(entry["error"]) <= 70 else entry["error"][:67] + "..."
-            body.append([name, f"{entry['status'].upper()}: {error}", "", "", "", ""])
+            body.append([name, f"{entry['status'].upper()}: {error}", "", "", "", "", ""])
             continue
         for row in entry["result"]["rows"]:
             spread = row.get("spread_us")
+            peak = row.get("peak_bytes")
             body.append([name, row["case"], _fmt_time(row["time_us"]),
                          "" if spread is None else f"+-{_fmt_time(spread)}",
                          "" if row["ratio"] is None else f"{row['ratio']:.2f}x",
-                         row["baseline"] or ""])
+                         row["baseline"] or "", "" if peak is None else _fmt_bytes(peak)])
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
     fmt = "  ".join(f"{{:<{w}}}" if i in (0, 1, 5) else f"{{:>{w}}}" for i, w in enumerate(widths))
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))

@@ -83,13 +83,23 @@ def test_run_one_reports_ok_failed_bad_output_and_timeout(tmp_path):
 def test_table_shows_every_row_and_every_failure():
     report = {"benchmarks": {
         "a": {"status": "ok", "result": {"rows": [
-            _row(case="gpucell", time_us=2500.0, ratio=2.5, spread_us=3.0),
-            _row(case="numpy", baseline="numpy")]}},
+            _row(case="gpucell", time_us=2500.0, ratio=2.5, spread_us=3.0, peak_bytes=3 * 2 ** 20),
+            _row(case="numpy", baseline="numpy", peak_bytes=1536)]}},
         "b": {"status": "timeout", "error": "no result within 5 s"},
     }}
     text = run.table(report)
     assert "2.500 ms" in text and "2.50x" in text and "+-3.000 us" in text
+    assert "3.00 MiB" in text and "1.5 KiB" in text
     assert "TIMEOUT: no result within 5 s" in text
+
+
+def test_peak_bytes_sees_numpy_allocations():
+    import numpy as np
+
+    from benchmarks import _harness
+
+    assert _harness.peak_bytes(lambda: np.ones(2 ** 20, np.uint8), on_gpu=False) >= 2 ** 20
+    assert _harness.peak_bytes(lambda: None, on_gpu=False) < 2 ** 12
 
 
 def test_plots_time_against_size_and_bars(tmp_path):
