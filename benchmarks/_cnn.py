@@ -31,17 +31,13 @@ def gpucell_model():
 
 def torch_step(net, cuda: bool = False):
     """The same step in PyTorch from ``net``'s weights, or None where torch is missing."""
-    try:
-        import torch
-    except ImportError:
+    names = [p.name for p in net.trainable_params()]
+    made = _mlp.torch_sgd([p.asnumpy() for p in net.trainable_params()], cuda)
+    if made is None:
         return None
-    if not cuda:
-        torch.set_num_threads(1)  # as the NumPy baselines (see the step benchmarks' headers)
-    device = "cuda" if cuda else "cpu"
+    torch, params, opt = made
     f = torch.nn.functional
-    w = {p.name: torch.tensor(p.asnumpy(), device=device, requires_grad=True) for p in net.trainable_params()}
-    params = list(w.values())
-    opt = torch.optim.SGD(params, lr=_mlp.LR)
+    w = dict(zip(names, params))
 
     def step(x, y):
         h = f.max_pool2d(f.relu(f.conv2d(x, w["0.weight"], w["0.bias"], padding=1)), 2)

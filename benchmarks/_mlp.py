@@ -112,18 +112,28 @@ def _torch_loss(torch, pairs, x, y):
     return torch.nn.functional.cross_entropy(h, y)
 
 
-def torch_step(weights: list[np.ndarray], cuda: bool = False):
-    """The same step in PyTorch (None where torch is missing)."""
+def torch_sgd(weights: list[np.ndarray], cuda: bool = False):
+    """(torch, params, SGD optimizer) over tensors made from ``weights``, or None where torch is
+    missing; on the CPU PyTorch runs on one thread, as the NumPy baselines (see the step
+    benchmarks' headers)."""
     try:
         import torch
     except ImportError:
         return None
     if not cuda:
-        torch.set_num_threads(1)  # as the NumPy baselines (see the step benchmarks' headers)
+        torch.set_num_threads(1)
     device = "cuda" if cuda else "cpu"
     params = [torch.tensor(w, device=device, requires_grad=True) for w in weights]
+    return torch, params, torch.optim.SGD(params, lr=LR)
+
+
+def torch_step(weights: list[np.ndarray], cuda: bool = False):
+    """The same step in PyTorch (None where torch is missing)."""
+    made = torch_sgd(weights, cuda)
+    if made is None:
+        return None
+    torch, params, opt = made
     pairs = list(zip(params[0::2], params[1::2]))
-    opt = torch.optim.SGD(params, lr=LR)
 
     def step(x, y):
         loss = _torch_loss(torch, pairs, x, y)
