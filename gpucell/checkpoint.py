@@ -38,6 +38,7 @@ import numpy as np
 from gpucell import _safetensors, backend
 from gpucell import dtype as _dt
 from gpucell.nn.cell import Cell
+from gpucell.ops._util import check_bool
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor, from_numpy
 
@@ -77,7 +78,7 @@ def save_checkpoint(save_obj, ckpt_file_name, integrated_save: bool = True, asyn
         raise TypeError(f"For '{where}', 'save_obj' must be a Cell, a list or a dict, but got "
                         f"{type(save_obj).__name__}.")
     for flag, value in (("integrated_save", integrated_save), ("crc_check", crc_check)):
-        _check_bool(where, flag, value)
+        check_bool(where, flag, value)
     if async_save not in (False, True, "thread"):
         raise ValueError(f"For '{where}', 'async_save' must be a bool or 'thread', but got {async_save!r}.")
     _no_encryption(where, "enc_key", enc_key)
@@ -220,8 +221,8 @@ def load_checkpoint(ckpt_file_name, net: Cell | None = None, strict_load: bool =
     are created on the current device.
     """
     where = "load_checkpoint"
-    _check_bool(where, "strict_load", strict_load)
-    _check_bool(where, "crc_check", crc_check)
+    check_bool(where, "strict_load", strict_load)
+    check_bool(where, "crc_check", crc_check)
     _no_encryption(where, "dec_key", dec_key)
     if net is not None and not isinstance(net, Cell):
         raise TypeError(f"For '{where}', 'net' must be a Cell or None, but got {type(net).__name__}.")
@@ -295,7 +296,7 @@ def load_param_into_net(net: Cell, parameter_dict: dict, strict_load: bool = Fal
         if not isinstance(key, str) or not isinstance(value, (Tensor, str)):
             raise TypeError(f"For '{where}', 'parameter_dict' must map str to Parameter (or str), but "
                             f"got {key!r}: {type(value).__name__}.")
-    _check_bool(where, "strict_load", strict_load)
+    check_bool(where, "strict_load", strict_load)
 
     plan: list[tuple[Parameter, str]] = []
     param_not_load: list[str] = []
@@ -383,12 +384,6 @@ def _tensor_of(array) -> Tensor:
 
 
 # -- shared checks -----------------------------------------------------------------------------
-def _check_bool(where: str, arg: str, value) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"For '{where}', '{arg}' must be a bool, but got {value!r} of type "
-                        f"'{type(value).__name__}'.")
-
-
 def _no_encryption(where: str, arg: str, key) -> None:
     if key is not None:
         raise NotImplementedError(f"For '{where}', '{arg}' (checkpoint encryption) is not supported by "

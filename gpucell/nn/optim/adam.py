@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gpucell.nn.optim.optimizer import Optimizer, _check_number
-from gpucell.nn.optim.sgd import _check_bool
 from gpucell.ops._dispatch import apply
+from gpucell.ops._util import check_bool
 from gpucell.ops.optim import (
     ADAM_COEFFICIENTS,
     ADAM_UPDATE,
@@ -96,9 +96,9 @@ class Adam(_AdamBase):
                  weight_decay: float = 0.0, loss_scale: float = 1.0, use_amsgrad: bool = False, **kwargs):
         super().__init__(learning_rate, params, weight_decay, loss_scale)
         where = type(self).__name__
-        self.use_locking = _check_bool(where, "use_locking", use_locking)
-        self.use_nesterov = _check_bool(where, "use_nesterov", use_nesterov)
-        self.use_amsgrad = _check_bool(where, "use_amsgrad", use_amsgrad)
+        self.use_locking = check_bool(where, "use_locking", use_locking)
+        self.use_nesterov = check_bool(where, "use_nesterov", use_nesterov)
+        self.use_amsgrad = check_bool(where, "use_amsgrad", use_amsgrad)
         unknown = sorted(set(kwargs) - {"use_lazy", "use_offload"})
         if unknown or any(kwargs.values()):
             raise ValueError(f"For '{where}', only use_lazy=False and use_offload=False are supported, but "

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from gpucell.nn.optim.optimizer import Optimizer, _check_number
 from gpucell.ops._dispatch import apply
+from gpucell.ops._util import check_bool
 from gpucell.ops.optim import SGD_UPDATE
 
 __all__ = ["SGD", "Momentum"]
-
-
-def _check_bool(where: str, arg: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"For '{where}', the '{arg}' must be a bool, but got {value!r} with type "
-                        f"'{type(value).__name__}'.")
-    return value
 
 
 class _MomentumUpdate(Optimizer):
@@ -58,7 +52,7 @@ class SGD(_MomentumUpdate):
         where = type(self).__name__
         self.momentum = _check_number(where, "momentum", momentum)
         self.dampening = _check_number(where, "dampening", dampening)
-        self.nesterov = _check_bool(where, "nesterov", nesterov)
+        self.nesterov = check_bool(where, "nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError(f"For '{where}', nesterov needs momentum > 0 and dampening 0, but got "
                              f"momentum={self.momentum} and dampening={self.dampening}.")
@@ -83,6 +77,6 @@ class Momentum(_MomentumUpdate):
         super().__init__(learning_rate, params, weight_decay, loss_scale)
         where = type(self).__name__
         self.momentum = _check_number(where, "momentum", momentum)
-        self.use_nesterov = _check_bool(where, "use_nesterov", use_nesterov)
+        self.use_nesterov = check_bool(where, "use_nesterov", use_nesterov)
         self.moments = self.parameters.clone(prefix="moments", init="zeros")
         self._prepare(self.momentum, 0.0, self.use_nesterov, (self.moments,))
