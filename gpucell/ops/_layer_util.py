@@ -23,7 +23,6 @@ __all__ = [
     "out_size",
     "pad_hw",
     "pair",
-    "plain_numpy",
     "reduce_sum",
     "resolve_pads",
     "spread",
@@ -140,7 +139,7 @@ def add_windows(target, values, kernel, stride, dilation, out_hw) -> None:
         target[where] += values[:, :, i, j]
 
 
-def plain_numpy(a) -> bool:
+def _plain_numpy(a) -> bool:
     """Whether ``a`` takes NumPy's own routines on the CPU: a NumPy array, not float16."""
     # float16 goes through the kernels' NumPy references, which accumulate in float32.
     return type(a) is np.ndarray and a.dtype != np.float16
@@ -149,7 +148,7 @@ def plain_numpy(a) -> bool:
 def matmul(a, b, bias=None, transpose_a: bool = False, transpose_b: bool = False, relu: bool = False):
     """``kernel_ops.matmul_bias`` (the capturable kernel on the GPU); on the CPU the same NumPy
     computation without the wrapper's checks, which cost as much as a small layer's matmul."""
-    if not plain_numpy(a):
+    if not _plain_numpy(a):
         return kernel_ops.matmul_bias(a, b, bias, transpose_a, transpose_b, relu)
     out = np.matmul(a.swapaxes(-1, -2) if transpose_a else a, b.swapaxes(-1, -2) if transpose_b else b)
     if bias is not None:
@@ -161,14 +160,14 @@ def matmul(a, b, bias=None, transpose_a: bool = False, transpose_b: bool = False
 
 def reduce_sum(a, axis=None, keepdims: bool = False):
     """A sum over one axis (or all): the reduce kernel on the GPU, NumPy's sum on the CPU."""
-    if not plain_numpy(a):
+    if not _plain_numpy(a):
         return kernel_ops.reduce("sum", a, axis, keepdims)
     return np.add.reduce(a, axis=axis, keepdims=keepdims)  # ndarray.sum adds a Python wrapper
 
 
 def channel_sum(a3):
     """Sum of an (N, C, L) array over N and L: (C,)."""
-    if plain_numpy(a3):
+    if _plain_numpy(a3):
         return a3.sum(axis=(0, 2))
     return kernel_ops.reduce("sum", kernel_ops.reduce("sum", a3, axis=2), axis=0)
 

@@ -6,24 +6,14 @@ asked for (input, weight, bias), all on the matmul kernel and the reduce kernel 
 
 from __future__ import annotations
 
-import numpy as np
-
 from gpucell.ops._dispatch import Op, apply
-from gpucell.ops._layer_util import matmul, needs, plain_numpy, reduce_sum, spread
+from gpucell.ops._layer_util import matmul, needs, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor
 
 __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
 
 
 def _dense(x, w, b=None, relu=False):
-    if x.ndim == 2 and plain_numpy(x):
-        # The common CPU case straight on NumPy, as in the gradient below.
-        out = np.matmul(x, w.T)
-        if b is not None:
-            out += b
-        if relu:
-            np.maximum(out, 0, out=out)
-        return out
     if x.ndim == 1:
         return matmul(x.reshape(1, -1), w, b, transpose_b=True, relu=relu).reshape(-1)
     return matmul(x, w, b, transpose_b=True, relu=relu)
@@ -31,29 +21,19 @@ def _dense(x, w, b=None, relu=False):
 
 def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
     # ``donated``: g is a temporary of a jit plan that nothing reads afterwards (gpucell.jit.donation).
-    n = w.shape[0]
     if out is not None:  # fused ReLU: no gradient where the output was clipped
         if donated:
             g *= out > 0
         else:
             g = g * (out > 0)
-    if g.ndim == 2 and plain_numpy(g):
-        # The common CPU case (2-D, float32/64) straight on NumPy: this runs once per layer per
-        # step, and the wrappers below cost as much as a small layer's matmuls.
-        grads = []
-        if wanted[0]:
-            grads.append(np.matmul(g, w))
-        if wanted[1]:
-            grads.append(np.matmul(g.T, x))
-        if len(wanted) > 2 and wanted[2]:
-            grads.append(np.add.reduce(g, 0))
-        return tuple(grads)
-    g2 = g.reshape(-1, n)
+    flat = g.ndim != 2  # (batch..., features): matmuls over the rows of 2-D views
+    g2 = g.reshape(-1, w.shape[0]) if flat else g
     grads = []
     if wanted[0]:
-        grads.append(matmul(g2, w).reshape(x.shape))
+        gx = matmul(g2, w)
+        grads.append(gx.reshape(x.shape) if flat else gx)
     if wanted[1]:
-        grads.append(matmul(g2, x.reshape(-1, w.shape[1]), transpose_a=True))
+        grads.append(matmul(g2, x.reshape(-1, w.shape[1]) if flat else x, transpose_a=True))
     if len(wanted) > 2 and wanted[2]:
         grads.append(reduce_sum(g2, axis=0))
     return tuple(grads)
