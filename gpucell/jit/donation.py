@@ -15,8 +15,9 @@ replay stays bit-identical to eager, with one allocation and one memory pass few
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
-from gpucell.jit.tracer import TEMP, Step
+from gpucell.jit.tracer import TEMP
 from gpucell.ops.dense import DENSE_GRAD
 from gpucell.ops.loss import SOFTMAX_CROSS_ENTROPY_AND_GRAD, SOFTMAX_CROSS_ENTROPY_GRAD
 from gpucell.ops.optim import SGD_UPDATE
@@ -44,17 +45,13 @@ def donate(steps: tuple, protected: list, kinds: list) -> tuple:
     out = []
     for step in steps:
         if step.op is DENSE_GRAD and len(step.ins) == 4 and _donatable(step.ins[0], producer, reads, kinds):
-            step = _with_attrs(step, donated=True)
+            step = replace(step, attrs={**step.attrs, "donated": True})
         elif step.op is SGD_UPDATE:
             width = step.attrs["width"]
             per_param = tuple(
                 {**attrs, "donated": True} if _donatable(step.ins[i * width + 1], producer, reads, kinds)
                 else attrs for i, attrs in enumerate(step.attrs["per_param"]))
             if per_param != step.attrs["per_param"]:
-                step = _with_attrs(step, per_param=per_param)
+                step = replace(step, attrs={**step.attrs, "per_param": per_param})
         out.append(step)
     return tuple(out)
-
-
-def _with_attrs(step: Step, **changes) -> Step:
-    return Step(step.op, step.fn, step.ins, step.casts, {**step.attrs, **changes}, step.outs, step.stream)

@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from gpucell.jit.tracer import Step
 from gpucell.ops.activation import RELU, RELU_GRAD
@@ -36,13 +37,6 @@ def _reads(steps, protected) -> Counter:
     return reads
 
 
-def _with(step: Step, **changes) -> Step:
-    fields = {"op": step.op, "fn": step.fn, "ins": step.ins, "casts": step.casts, "attrs": step.attrs,
-              "outs": step.outs, "stream": step.stream}
-    fields.update(changes)
-    return Step(**fields)
-
-
 def _fn_for(op, like: Step):
     """``op``'s forward for the device ``like`` ran on."""
     return op.cpu if like.fn is like.op.cpu else op.gpu
@@ -60,7 +54,7 @@ def _dense_relu(steps: list, reads: Counter) -> list:
         dense = out[j]
         if dense.fn is not DENSE.cpu and dense.fn is not DENSE.gpu:
             continue
-        out[j] = _with(dense, op=DENSE_RELU, fn=_fn_for(DENSE_RELU, dense), outs=step.outs)
+        out[j] = replace(dense, op=DENSE_RELU, fn=_fn_for(DENSE_RELU, dense), outs=step.outs)
         out[i] = None
     return [s for s in out if s is not None]
 
@@ -75,7 +69,7 @@ def _relu_grad_into_dense_grad(steps: list, reads: Counter, consts: dict) -> lis
         if j is None or out[j] is None or out[j].op is not RELU_GRAD or reads[step.ins[0]] != 1:
             continue
         g, relu_out = out[j].ins
-        out[i] = _with(step, ins=(g, step.ins[1], step.ins[2], relu_out))
+        out[i] = replace(step, ins=(g, step.ins[1], step.ins[2], relu_out))
         out[j] = None
     return [s for s in out if s is not None]
 
@@ -96,7 +90,7 @@ def _loss_and_grad(steps: list, reads: Counter) -> list:
         if grad is None:
             continue
         fused = SOFTMAX_CROSS_ENTROPY_AND_GRAD
-        out[i] = _with(loss, op=fused, fn=_fn_for(fused, loss), outs=(loss.outs, out[grad].outs))
+        out[i] = replace(loss, op=fused, fn=_fn_for(fused, loss), outs=(loss.outs, out[grad].outs))
         out[seed] = out[grad] = None
     return [s for s in out if s is not None]
 
