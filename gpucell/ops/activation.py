@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-from gpucell import backend
 from gpucell.backend import array_module, kernel_ops
 from gpucell.ops._dispatch import Op, apply, gpu_ufunc
 from gpucell.ops._util import check_axis, check_float, check_tensor
@@ -16,18 +15,12 @@ __all__ = ["relu", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax"]
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_C = math.sqrt(2.0 / math.pi)
-_np_erf = np.frompyfunc(math.erf, 1, 1)
-_gpu_erf = None
 
 
-def _erf(a):
-    """erf elementwise in ``a``'s dtype (NumPy has none: math.erf on the CPU, CUDA's erf on the GPU)."""
-    global _gpu_erf
-    if isinstance(a, np.ndarray):
-        return _np_erf(a).astype(a.dtype)
-    if _gpu_erf is None:
-        _gpu_erf = backend.cupy.ElementwiseKernel("T x", "T y", "y = erf(x)", "gpucell_erf")
-    return _gpu_erf(a.astype(np.float32)).astype(a.dtype) if a.dtype == np.float16 else _gpu_erf(a)
+def _erf_scaled(a):
+    """erf(a / sqrt(2)) in a's dtype: the Erf kernel on the GPU, its NumPy reference on the CPU."""
+    # asarray: for a 0-d array the product is a NumPy scalar, which kernel_ops refuses.
+    return kernel_ops.erf(array_module(a).asarray(a * a.dtype.type(_SQRT_HALF)))
 
 
 def _relu(a):
@@ -43,7 +36,7 @@ def _gelu(a, approximate):
     xp = array_module(a)
     if approximate == "tanh":
         return (0.5 * a * (1 + xp.tanh(_TANH_C * (a + 0.044715 * a ** 3)))).astype(a.dtype, copy=False)
-    return (0.5 * a * (1 + _erf(a * a.dtype.type(_SQRT_HALF)))).astype(a.dtype, copy=False)
+    return (0.5 * a * (1 + _erf_scaled(a))).astype(a.dtype, copy=False)
 
 
 def _gelu_grad(g, a, approximate):
@@ -53,7 +46,7 @@ def _gelu_grad(g, a, approximate):
         t = xp.tanh(inner)
         d = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * _TANH_C * (1 + 3 * 0.044715 * a * a)
     else:
-        d = 0.5 * (1 + _erf(a * a.dtype.type(_SQRT_HALF))) + a * xp.exp(-0.5 * a * a) * _INV_SQRT_2PI
+        d = 0.5 * (1 + _erf_scaled(a)) + a * xp.exp(-0.5 * a * a) * _INV_SQRT_2PI
     return (g * d).astype(a.dtype, copy=False)
 
 

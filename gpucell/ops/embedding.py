@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpucell import backend
 from gpucell import dtype as _dt
-from gpucell.backend import array_module
+from gpucell.backend import array_module, kernel_ops
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._util import check_tensor
 
 __all__ = ["EMBEDDING", "embedding"]
-
-_gpu_scatter_rows = None
 
 
 def _check_ids_cpu(ids, vocab: int) -> None:
@@ -35,28 +32,9 @@ def _embedding(table, ids):
     return xp.where(valid[..., None], rows, table.dtype.type(0))
 
 
-def _scatter_rows_gpu(out, ids, g):
-    global _gpu_scatter_rows
-    if _gpu_scatter_rows is None:
-        _gpu_scatter_rows = backend.cupy.ElementwiseKernel(
-            "T g, raw I ids, int64 width, int64 vocab", "raw T out",
-            "long long row = ids[i / width]; "
-            "if (row >= 0 && row < vocab) atomicAdd(&out[row * width + i % width], g);",
-            "gpucell_embedding_grad")
-    work = g if g.dtype != np.float16 else g.astype(np.float32)
-    acc = out if out.dtype == work.dtype else out.astype(work.dtype)
-    _gpu_scatter_rows(work.reshape(-1), ids.reshape(-1), np.int64(out.shape[1]), np.int64(out.shape[0]), acc)
-    return acc.astype(out.dtype, copy=False)
-
-
 def _embedding_grad(g, ids, *, vocab):
-    xp = array_module(g)
-    width = g.shape[-1]
-    out = xp.zeros((vocab, width), dtype=g.dtype)
-    if isinstance(g, np.ndarray):
-        np.add.at(out, ids.reshape(-1), g.reshape(-1, width))
-        return out
-    return _scatter_rows_gpu(out, ids, xp.ascontiguousarray(g))
+    # kernel_ops skips out-of-range ids on both backends; on the CPU the forward has refused them.
+    return kernel_ops.scatter_add_rows(ids, g, vocab)
 
 
 EMBEDDING = Op("Embedding", _embedding, saves="inputs",

@@ -292,6 +292,23 @@ inline unsigned short gc_float_to_half_bits(float f) {
 
 using std::exp;
 using std::log;
+using std::erf;
+inline float erff(float x) { return std::erf(x); }
+
+// Atomics (interim, until the fiber engine lands): real host atomics, the threads run concurrently.
+template <typename T>
+T atomicAdd(T* address, T value) {
+    if constexpr (std::is_integral_v<T>) {
+        return __atomic_fetch_add(address, value, __ATOMIC_RELAXED);
+    } else {
+        T old;
+        __atomic_load(address, &old, __ATOMIC_RELAXED);
+        for (;;) {
+            T sum = old + value;
+            if (__atomic_compare_exchange(address, &old, &sum, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return old;
+        }
+    }
+}
 
 // The driver defines `static const emu::Export gc_exports[]` after the kernel source, then
 // expands GC_EMU_EXPORTS() to give Python (ctypes) these two C entry points.
