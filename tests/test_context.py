@@ -128,7 +128,7 @@ def test_env_gpu():
 def test_env_bad_value():
     result = _run("import gpucell", "TPU")
     assert result.returncode != 0
-    assert "ValueError: GPUCELL_DEVICE must be 'GPU' or 'CPU', but got 'TPU'" in result.stderr
+    assert "ValueError: GPUCELL_DEVICE must be 'GPU', 'CPU' or 'SIM', but got 'TPU'" in result.stderr
 
 
 def test_set_context_overrides_env():

@@ -1,0 +1,207 @@
+"""CUDA-graph capture on the simulated device: what CUDA records, refuses and replays.
+
+``begin`` puts a stream in capture: the work queued on it afterwards is recorded, not run, and a
+stream that waits for an event recorded inside the capture joins it (a fork). ``end`` requires
+every forked stream to have been joined back (the origin waited for an event recorded on it after
+its last work), then returns a Graph, or raises if anything invalidated the capture: a host
+synchronisation of a capturing stream, of the legacy stream or of the device, a cudaFree (a pool's
+``free_all_blocks``, or device memory released), a query of a capturing stream. ``Graph.launch``
+replays the recorded work in the order it was queued, on the same buffers, as one operation of the
+launch stream; a buffer the graph uses must not have been released or handed to a new owner by the
+pool since the capture ended (the graph would overwrite another array's data).
+
+Races between the recorded operations are checked while capturing, on a happens-before history of
+the capture's own (the work has not run yet, so it cannot race with the work outside).
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+
+from gpucell.backend.sim import _clock
+from gpucell.backend.sim._errors import (
+    CAPTURE_IMPLICIT,
+    CAPTURE_INVALIDATED,
+    CAPTURE_UNJOINED,
+    CAPTURE_UNSUPPORTED,
+    ILLEGAL_ADDRESS,
+    CUDARuntimeError,
+    RaceError,
+)
+
+__all__ = ["Capture", "Graph", "begin", "end", "any_capturing", "invalidate_all", "note_allocation",
+           "note_device_free", "refuse_legacy_sync"]
+
+_active: weakref.WeakSet = weakref.WeakSet()
+_serials = itertools.count(1)
+
+
+class Capture:
+    """One capture sequence: its streams, its recorded work, and what (if anything) broke it."""
+
+    def __init__(self, origin: _clock.StreamState, mode):
+        self.origin = origin
+        self.mode = mode
+        self.streams = {origin}
+        self.last: dict[int, int] = {}  # stream id -> epoch of its last recorded work
+        self.steps: list[tuple] = []    # (run, accesses): accesses = [(memory, lo, hi, write)]
+        self.histories: dict = {}       # Memory -> list of _memory.Access, the capture's own
+        self.invalid: str | None = None
+        self.closed = False
+        self.end_serial = 0
+
+    def history(self, memory) -> list:
+        return self.histories.setdefault(memory, [])
+
+    def join(self, state: _clock.StreamState) -> None:
+        """``state`` waited for an event of this capture: it records into the capture from now on."""
+        if state.capture is not None and state.capture is not self:
+            self.invalidate("a stream joined two captures")
+            raise CUDARuntimeError(("cudaErrorStreamCaptureMerge",
+                                    "operation would have resulted in a merge of two independent capture "
+                                    "sequences"))
+        state.capture = self
+        self.streams.add(state)
+        self.last[state.id] = _clock.tick(state)  # the fork itself must be joined back
+
+    def record(self, state: _clock.StreamState, epoch: int, run, accesses: list) -> None:
+        self.last[state.id] = epoch
+        self.steps.append((run, accesses))
+
+    def note_event(self, event, state: _clock.StreamState) -> None:
+        return None
+
+    def invalidate(self, why: str) -> None:
+        if self.invalid is None:
+            self.invalid = why
+
+    def refuse(self, what: str, status) -> None:
+        self.invalidate(what)
+        raise CUDARuntimeError(status, what)
+
+
+def begin(state: _clock.StreamState, mode) -> None:
+    if state.capture is not None:
+        raise CUDARuntimeError(("cudaErrorIllegalState", "operation not permitted when stream is capturing"),
+                               "begin_capture on a stream that is already capturing")
+    capture = Capture(state, mode)
+    state.capture = capture
+    _active.add(capture)
+
+
+def end(state: _clock.StreamState):
+    capture = state.capture
+    if capture is None or capture.origin is not state:
+        raise CUDARuntimeError(("cudaErrorIllegalState", "the operation cannot be performed in the present state"),
+                               "end_capture on a stream that did not begin a capture")
+    unjoined = [other.label for other in capture.streams
+                if other is not state and state.clock.get(other.id, 0) < capture.last.get(other.id, 0)]
+    for other in capture.streams:
+        other.capture = None
+    capture.closed = True
+    capture.end_serial = next(_serials)
+    _active.discard(capture)
+    if capture.invalid is not None:
+        raise CUDARuntimeError(CAPTURE_INVALIDATED, capture.invalid)
+    if unjoined:
+        raise CUDARuntimeError(CAPTURE_UNJOINED, f"not joined back: {', '.join(unjoined)}")
+    return Graph(capture)
+
+
+def any_capturing() -> bool:
+    return any(not capture.closed for capture in list(_active))
+
+
+def invalidate_all(why: str) -> None:
+    for capture in list(_active):
+        capture.invalidate(why)
+
+
+def refuse_legacy_sync(device: int, what: str) -> None:
+    """The legacy stream synchronises with blocking streams: with one capturing, CUDA refuses."""
+    for capture in list(_active):
+        for state in capture.streams:
+            if state.device == device and state.blocking and not state.legacy:
+                capture.invalidate(f"{what} made the legacy stream wait for a capturing blocking stream")
+                raise CUDARuntimeError(CAPTURE_IMPLICIT, what)
+
+
+def note_allocation(state: _clock.StreamState, memory, lo: int, hi: int, clock: dict, where: tuple) -> None:
+    """A pool chunk reused inside a capture must be free of unordered captured work too."""
+    capture = state.capture
+    if capture is None or memory not in capture.histories:
+        return
+    history = capture.histories[memory]
+    for old in history:
+        if old.lo < hi and lo < old.hi and clock.get(old.stream, 0) < old.epoch:
+            raise RaceError(f"Inside a capture, the memory pool handed a block back to {state.label} at "
+                            f"{_describe(where)} while captured work on another stream may still use it: "
+                            f"{old.describe()}.")
+    history[:] = [old for old in history if old.hi <= lo or old.lo >= hi]
+
+
+def note_device_free(memory) -> None:
+    """Device memory went back to the driver (cudaFree): it synchronises, so captures break."""
+    if _active:
+        invalidate_all("device memory was freed (cudaFree) during the capture")
+
+
+def _describe(where) -> str:
+    from gpucell.backend.sim._memory import describe_site
+    return describe_site(where)
+
+
+class Graph:
+    """A captured CUDA graph (``cupy.cuda.Graph``): made only by ``Stream.end_capture``."""
+
+    def __init__(self, capture: Capture):
+        self._steps = capture.steps
+        self._end_serial = capture.end_serial
+        touched: dict = {}
+        for _, accesses in capture.steps:
+            for memory, lo, hi, write in accesses:
+                key = (memory, lo, hi)
+                touched[key] = touched.get(key, False) or write
+        self._touched = [(memory, lo, hi, write) for (memory, lo, hi), write in touched.items()]
+
+    def launch(self, stream=None) -> None:
+        """Replays the captured work on ``stream`` (the current stream by default)."""
+        from gpucell.backend.sim import _launch, _streams
+
+        state = _streams.state_of(stream)
+        for memory, lo, hi, _ in self._touched:
+            if getattr(memory, "released", False):
+                raise CUDARuntimeError(ILLEGAL_ADDRESS, f"the graph uses device memory {memory.ptr + lo:#x} that "
+                                                        f"was freed (free_all_blocks) after the capture")
+            for (a_lo, a_hi), serial in memory.allocations.items():
+                if serial > self._end_serial and a_lo < hi and lo < a_hi:
+                    raise RaceError(
+                        f"Graph.launch: the graph reads or writes device memory {memory.ptr + lo:#x} "
+                        f"({hi - lo} bytes), which the memory pool has handed to a new array since the capture; "
+                        f"the replay would overwrite that array. Keep the capture's buffers (its private pool) "
+                        f"to the graph alone.")
+        steps = self._steps
+
+        def replay():
+            for run, _ in steps:
+                if run is not None:
+                    run()
+
+        _launch.launch("Graph.launch", [(m, lo, hi) for m, lo, hi, w in self._touched if not w],
+                       [(m, lo, hi) for m, lo, hi, w in self._touched if w], replay, state=state)
+
+    def upload(self, stream=None) -> None:
+        return None
+
+    def debug_dot_str(self, flags=0) -> str:
+        return f"digraph {{ // {len(self._steps)} simulated nodes\n}}\n"
+
+
+def refuse_in_capture(state: _clock.StreamState, message: str, error=RuntimeError) -> None:
+    """CuPy's own refusals (it checks before calling CUDA, so the capture stays valid)."""
+    if state.capture is not None:
+        raise error(message)
+
+
+__all__ += ["refuse_in_capture", "CAPTURE_UNSUPPORTED"]
