@@ -37,6 +37,7 @@ from gpucell.backend.sim._functions import (
     UFUNCS as _UFUNCS,
 )
 from gpucell.backend.sim._functions import (
+    array,
     asarray,
     ascontiguousarray,
     asfortranarray,
@@ -58,8 +59,6 @@ _methods.install()
 globals().update(_FUNCTIONS)
 globals().update(_UFUNCS)
 
-array = _FUNCTIONS.pop("array", None) or __import__("gpucell.backend.sim._functions", fromlist=["array"]).array
-
 # NumPy's scalar types and constants, which CuPy re-exports unchanged.
 for _name in ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
               "float32", "float64", "complex64", "complex128", "intp", "uintp", "dtype", "iinfo", "finfo",
@@ -69,7 +68,7 @@ for _name in ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "ui
     if hasattr(_np, _name):
         globals()[_name] = getattr(_np, _name)
 
-__all__ = sorted(["ndarray", "ufunc", "cuda", "lib", "RaceError", "RawKernel", "RawModule", "asarray", "array",
-                  "ascontiguousarray", "asfortranarray", "asnumpy", "copyto", "empty", "empty_like", "from_dlpack",
-                  "get_array_module", "where", "get_default_memory_pool", "get_default_pinned_memory_pool",
-                  *_FUNCTIONS, *_UFUNCS])
+__all__ = ["ndarray", "ufunc", "cuda", "lib", "RaceError", "RawKernel", "RawModule", "asarray", "array",
+           "ascontiguousarray", "asfortranarray", "asnumpy", "copyto", "empty", "empty_like", "from_dlpack",
+           "get_array_module", "where", "get_default_memory_pool", "get_default_pinned_memory_pool"]
+__all__ += sorted([*_FUNCTIONS, *_UFUNCS])

@@ -67,7 +67,8 @@ _UFUNC_NAMES = (
     "logical_not logical_or logical_xor maximum minimum mod modf multiply negative nextafter not_equal positive "
     "pow power rad2deg radians reciprocal remainder right_shift rint sign signbit sin sinh sqrt square subtract "
     "tan tanh true_divide trunc").split()
-UFUNCS = {name: ufunc(getattr(np, name), name) for name in _UFUNC_NAMES if isinstance(getattr(np, name, None), np.ufunc)}
+UFUNCS = {name: ufunc(getattr(np, name), name) for name in _UFUNC_NAMES
+          if isinstance(getattr(np, name, None), np.ufunc)}
 
 # name -> (CuPy's signature, kind). Each runs NumPy's function of that name through _ops.call.
 _SIGNATURES = {
