@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 
-from gpucell.backend import gpu_available
+from gpucell import backend
 from gpucell.backend import streams as _streams
 
 __all__ = ["DeviceStreams", "active", "install"]
@@ -17,7 +17,13 @@ class DeviceStreams:
     """CuPy streams and events through gpucell.backend.streams (no-ops on the CPU)."""
 
     def __init__(self):
-        if not gpu_available():
+        self._bind()
+        backend.on_module_change(self._bind)
+
+    def _bind(self) -> None:
+        if backend.gpu_available():
+            self.current = _streams.current_stream
+        else:
             # Every op records its stream: on the CPU it is one constant, returned by a C-level call.
             self.current = itertools.repeat(_streams.current_stream()).__next__
 

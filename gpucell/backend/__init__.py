@@ -1,7 +1,10 @@
 """Device selection: the only package in gpucell that imports CuPy.
 
-Arrays are NumPy arrays (device ``"CPU"``) or CuPy arrays (device ``"GPU"``). Everything above this
-package asks here which module an array belongs to and never imports CuPy itself.
+Arrays are NumPy arrays (device ``"CPU"``) or arrays of the GPU module (device ``"GPU"``). The GPU
+module is CuPy, or the simulated CUDA device (``gpucell.backend.sim``, a CuPy-shaped module over
+host memory) when ``GPUCELL_DEVICE=SIM`` or ``set_context(device_target="SIM")`` asks for it.
+Everything above this package asks here which module an array belongs to, and reads ``cupy``
+from this module at call time (``backend.cupy``), never at import, so the choice can change.
 """
 
 from __future__ import annotations
@@ -11,25 +14,56 @@ import numpy as np
 from gpucell import _config
 
 try:  # A broken or missing CuPy leaves gpucell importable on NumPy alone.
-    import cupy as _cupy
+    import cupy as _real_cupy
     _CUPY_ERROR: str | None = None
 except Exception as exc:  # noqa: BLE001 - any import failure means "no CuPy"
-    _cupy = None
+    _real_cupy = None
     _CUPY_ERROR = f"cupy could not be imported ({type(exc).__name__}: {exc}); install gpucell[cuda12]"
 
 __all__ = [
     "cupy", "gpu_status", "gpu_available", "set_device", "get_device", "xp_for", "device_of",
     "array_module", "is_gpu_array", "to_device", "to_host", "DEVICES", "check_device", "use_device_id",
+    "use_simulator", "simulated", "on_module_change",
 ]
 
-cupy = _cupy
+cupy = _real_cupy  # the GPU module now in use: CuPy, or the simulator after use_simulator()
 DEVICES = ("GPU", "CPU")
+TARGETS = ("GPU", "CPU", "SIM")
 _gpu_status: tuple[bool, str] | None = None
 _device: str | None = None
+_simulated = False
+_listeners: list = []
+
+
+def on_module_change(callback) -> None:
+    """Calls ``callback()`` whenever the GPU module changes (upper layers cache what depends on it)."""
+    _listeners.append(callback)
+
+
+def simulated() -> bool:
+    """Whether the GPU module is the simulated CUDA device."""
+    return _simulated
+
+
+def use_simulator(on: bool = True) -> None:
+    """Makes the simulated CUDA device (``on``) or CuPy (``not on``) the GPU module.
+
+    Arrays made by one module are not arrays of the other: switch before making GPU tensors.
+    """
+    global cupy, _simulated, _gpu_status
+    if on:
+        from gpucell.backend import sim
+
+        cupy, _simulated = sim, True
+    else:
+        cupy, _simulated = _real_cupy, False
+    _gpu_status = None
+    for callback in _listeners:
+        callback()
 
 
 def gpu_status() -> tuple[bool, str]:
-    """``(usable, reason)``: whether CuPy imports and sees a CUDA device, and if not, why."""
+    """``(usable, reason)``: whether the GPU module works and sees a CUDA device, and if not, why."""
     global _gpu_status
     if _gpu_status is None:
         _gpu_status = _probe_gpu()
@@ -37,6 +71,8 @@ def gpu_status() -> tuple[bool, str]:
 
 
 def _probe_gpu() -> tuple[bool, str]:
+    if _simulated:
+        return True, f"the simulated CUDA device ({cupy.cuda.runtime.getDeviceCount()} device(s), gpucell.backend.sim)"
     if cupy is None:
         return False, _CUPY_ERROR or "cupy is not installed"
     try:
@@ -53,21 +89,28 @@ def gpu_available() -> bool:
 
 
 def _check_target(target: str, where: str) -> str:
+    """The device a target names ("GPU" or "CPU"); "SIM" switches to the simulator and names "GPU"."""
     if not isinstance(target, str):
-        raise TypeError(f"For '{where}', the device must be a str 'GPU' or 'CPU', "
+        raise TypeError(f"For '{where}', the device must be a str 'GPU', 'CPU' or 'SIM', "
                         f"but got {target!r} of type '{type(target).__name__}'.")
     upper = target.upper()
-    if upper not in DEVICES:
-        raise ValueError(f"For '{where}', the device must be 'GPU' or 'CPU', but got {target!r}.")
+    if upper not in TARGETS:
+        raise ValueError(f"For '{where}', the device must be 'GPU', 'CPU' or 'SIM', but got {target!r}.")
+    if upper == "SIM":
+        if not _simulated:
+            use_simulator(True)
+        return "GPU"
     if upper == "GPU":
         usable, reason = gpu_status()
         if not usable:
-            raise RuntimeError(f"For '{where}', the GPU was asked for but cannot be used: {reason}.")
+            raise RuntimeError(f"For '{where}', the GPU was asked for but cannot be used: {reason}. "
+                               f"Without a GPU, device_target='SIM' (or GPUCELL_DEVICE=SIM) runs the GPU code "
+                               f"path on the simulated CUDA device.")
     return upper
 
 
 def set_device(target: str) -> None:
-    """Selects the device that new tensors are created on."""
+    """Selects the device that new tensors are created on ("SIM": the GPU, simulated)."""
     global _device
     _device = _check_target(target, "set_context")
 
@@ -102,7 +145,7 @@ def use_device_id(device_id: int) -> None:
 
 
 def xp_for(device: str):
-    """The array module (numpy or cupy) of a device name."""
+    """The array module (numpy, or the GPU module) of a device name."""
     return np if device == "CPU" else cupy
 
 
@@ -115,7 +158,7 @@ def device_of(array) -> str:
 
 
 def array_module(array):
-    """numpy for a NumPy array, cupy for a CuPy array."""
+    """numpy for a NumPy array, the GPU module for a GPU array."""
     return np if isinstance(array, np.ndarray) else cupy
 
 
@@ -134,3 +177,7 @@ def to_host(array) -> np.ndarray:
     if isinstance(array, np.ndarray):
         return array
     return cupy.asnumpy(array)
+
+
+if _config.DEVICE == "SIM":
+    use_simulator(True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 
-from gpucell.backend import cupy
+from gpucell import backend
 
 __all__ = ["GraphRunner"]
 
@@ -27,6 +27,7 @@ class GraphRunner:
     """Owns one plan's private pool and capture stream; captures and launches its graphs."""
 
     def __init__(self):
+        cupy = backend.cupy
         self.pool = cupy.cuda.MemoryPool()
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self._side: list = []
@@ -34,7 +35,7 @@ class GraphRunner:
     def streams(self, count: int) -> list:
         """The capture stream and ``count - 1`` side streams of this plan (for fork/join)."""
         while len(self._side) < count - 1:
-            self._side.append(cupy.cuda.Stream(non_blocking=True))
+            self._side.append(backend.cupy.cuda.Stream(non_blocking=True))
         return [self.stream, *self._side[:count - 1]]
 
     @contextlib.contextmanager
@@ -46,6 +47,7 @@ class GraphRunner:
         from the private pool: allocate them after the block, on the caller's stream, and then
         call :meth:`after_caller`.
         """
+        cupy = backend.cupy
         caller = cupy.cuda.get_current_stream()
         self.stream.wait_event(caller.record())
         try:
@@ -58,7 +60,7 @@ class GraphRunner:
         """Orders every later use of the plan's stream after the work queued so far on the
         current (caller's) stream, e.g. the copies of a call's outputs out of the static buffers
         (a next call may come from another stream, whose own event would not cover them)."""
-        self.stream.wait_event(cupy.cuda.get_current_stream().record())
+        self.stream.wait_event(backend.cupy.cuda.get_current_stream().record())
 
     def capture(self, run) -> object:
         """A ``cupy.cuda.Graph`` of every kernel ``run()`` launches (call inside on_private_stream).

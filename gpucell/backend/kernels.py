@@ -2,13 +2,13 @@
 
 Sources live in ``<repo>/kernels`` in a checkout and in ``gpucell/_kernels`` in an installed wheel
 (``setup.py`` copies them there). Each ``kernel_ops`` module registers the template instantiations
-("name expressions") it launches; a ``(file, expression)`` pair is compiled on its first launch with
-``cupy.RawModule(name_expressions=[expression])`` and cached. ``#include "x.cuh"`` lines are
+("name expressions") it launches; on the first launch from a file, the file is compiled as one
+``cupy.RawModule`` holding every registered expression, and cached. ``#include "x.cuh"`` lines are
 inlined before compiling because CuPy's disk cache is keyed by the source text only: an edited
 header would otherwise run stale code.
 
-The kernel path can also run on NumPy arrays through another launcher (the host emulator in
-``tests/kernels/emulator``) with :func:`emulate_numpy`; nothing here imports CuPy at import time.
+The kernel path can also run on NumPy arrays through another launcher (the host emulator,
+gpucell.backend.emulator) with :func:`emulate_numpy`; nothing here imports CuPy at import time.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from gpucell import _config, backend
+from gpucell.backend.sim._errors import RaceError
 
 __all__ = [
     "kernel_dir", "kernel_files", "source", "register", "name_expressions", "ctype", "scalar",
@@ -162,36 +163,56 @@ def _use_kernel_cache(cupy) -> None:
 
 
 class _CupyLauncher:
-    """Compiles on first use, caches per (file, expression, device), launches on the current stream."""
+    """Compiles each file once per device (one RawModule holding every registered instantiation),
+    caches its kernels per (file, expression, device), launches on the current stream.
+
+    One module per file, not per expression: NVRTC then parses the file once instead of once per
+    instantiation, and CuPy (which skipped its disk cache for name_expressions up to 14.0) caches
+    one entry per file. Works the same on the simulated device, whose RawModule builds the file with
+    the host emulator.
+    """
 
     def __init__(self):
-        self._functions: dict[tuple[str, str, int], object] = {}
-        self._sm_counts: dict[int, int] = {}
+        self._modules: dict[tuple[str, int, object], object] = {}
+        self._functions: dict[tuple[str, str, int, object], object] = {}
+        self._sm_counts: dict[tuple[int, object], int] = {}
 
     @property
     def sm_count(self) -> int:
-        device = backend.cupy.cuda.Device()
-        if device.id not in self._sm_counts:
-            self._sm_counts[device.id] = int(device.attributes["MultiProcessorCount"])
-        return self._sm_counts[device.id]
+        cupy = backend.cupy
+        device = cupy.cuda.Device()
+        key = (device.id, cupy)
+        if key not in self._sm_counts:
+            self._sm_counts[key] = int(device.attributes["MultiProcessorCount"])
+        return self._sm_counts[key]
 
     @property
     def max_blocks(self) -> int:
         # 32 blocks of 256 threads per SM: enough in flight to saturate memory bandwidth.
         return 32 * self.sm_count
 
+    def module(self, filename: str):
+        """The compiled RawModule of ``kernels/<filename>`` on the current device."""
+        cupy = backend.cupy
+        key = (filename, cupy.cuda.Device().id, cupy)
+        module = self._modules.get(key)
+        if module is None:
+            if not backend.simulated():
+                _use_kernel_cache(cupy)
+            module = cupy.RawModule(code=source(filename), options=COMPILE_OPTIONS,
+                                    name_expressions=list(name_expressions(filename)))
+            self._modules[key] = module
+        return module
+
     def function(self, filename: str, expression: str):
         cupy = backend.cupy
-        key = (filename, expression, cupy.cuda.Device().id)
+        key = (filename, expression, cupy.cuda.Device().id, cupy)
         function = self._functions.get(key)
         if function is None:
             if expression not in name_expressions(filename):
                 raise RuntimeError(f"{expression} is not a registered instantiation of kernels/{filename}.")
-            _use_kernel_cache(cupy)
             try:
-                module = cupy.RawModule(code=source(filename), options=COMPILE_OPTIONS,
-                                        name_expressions=[expression])
-                function = module.get_function(expression)
+                function = self.module(filename).get_function(expression)
             except Exception as exc:  # noqa: BLE001 - NVRTC and driver errors come in many types
                 raise RuntimeError(f"Compiling {expression} from kernels/{filename} failed: {exc}") from exc
             self._functions[key] = function
@@ -201,6 +222,10 @@ class _CupyLauncher:
         function = self.function(filename, expression)
         try:
             function(tuple(grid), tuple(block), tuple(args))
+        except (TypeError, ValueError):
+            raise  # argument errors (the simulator checks them against the kernel's signature)
+        except RaceError:
+            raise
         except Exception as exc:  # noqa: BLE001 - surface launch failures with the kernel's name
             raise RuntimeError(f"Launching {expression} from kernels/{filename} with grid {grid}, "
                                f"block {block} failed: {exc}") from exc

@@ -6,7 +6,7 @@ no device branches of its own.
 
 from __future__ import annotations
 
-from gpucell.backend import cupy, gpu_available
+from gpucell import backend
 
 __all__ = [
     "PoolPeak",
@@ -21,7 +21,7 @@ __all__ = [
 
 def device_timer():
     """A started CUDA event on the current stream (None on the CPU); pair it with a second one."""
-    event = cupy.cuda.Event()
+    event = backend.cupy.cuda.Event()
     event.record()
     return event
 
@@ -29,40 +29,34 @@ def device_timer():
 def elapsed_seconds(start, end) -> float:
     """Seconds between two recorded events (waits for ``end``)."""
     end.synchronize()
-    return cupy.cuda.get_elapsed_time(start, end) / 1e3
+    return backend.cupy.cuda.get_elapsed_time(start, end) / 1e3
 
 
 def synchronize() -> None:
     """Waits for all work on the current device (nothing to wait for on the CPU)."""
-    if gpu_available():
-        cupy.cuda.Device().synchronize()
+    if backend.gpu_available():
+        backend.cupy.cuda.Device().synchronize()
 
 
 def nvtx_available() -> bool:
     """Whether NVTX ranges reach a profiler such as Nsight Systems."""
-    if cupy is None or not gpu_available():
+    if backend.cupy is None or not backend.gpu_available():
         return False
     try:
-        return bool(getattr(cupy.cuda.nvtx, "available", True))
+        return bool(getattr(backend.cupy.cuda.nvtx, "available", True))
     except Exception:  # noqa: BLE001 - a CuPy build without NVTX
         return False
 
 
 def nvtx_push(name: str) -> None:
-    cupy.cuda.nvtx.RangePush(name)
+    backend.cupy.cuda.nvtx.RangePush(name)
 
 
 def nvtx_pop() -> None:
-    cupy.cuda.nvtx.RangePop()
+    backend.cupy.cuda.nvtx.RangePop()
 
 
-if cupy is not None:
-    _Hook = cupy.cuda.MemoryHook
-else:
-    _Hook = object
-
-
-class PoolPeak(_Hook):
+class PoolPeak:
     """Tracks bytes handed out by CuPy's pool while active (a ``with`` block, this thread only).
 
     ``current`` starts at the pool's used bytes and follows every block taken and returned;
@@ -77,19 +71,19 @@ class PoolPeak(_Hook):
     def __init__(self):
         self.current = 0
         self.peak = 0
-        self._active = False
+        self._active = None
 
     def __enter__(self):
-        if cupy is not None and gpu_available():
-            self.current = self.peak = cupy.get_default_memory_pool().used_bytes()
-            self._active = True
-            return super().__enter__()
+        if backend.cupy is not None and backend.gpu_available():
+            self.current = self.peak = backend.cupy.get_default_memory_pool().used_bytes()
+            self._active = _hook_for(self, backend.cupy.cuda.MemoryHook)
+            self._active.__enter__()
         return self
 
     def __exit__(self, *exc):
         if self._active:
-            self._active = False
-            return super().__exit__(*exc)
+            active, self._active = self._active, None
+            return active.__exit__(*exc)
         return None
 
     def malloc_postprocess(self, **kwargs):
@@ -99,3 +93,17 @@ class PoolPeak(_Hook):
 
     def free_postprocess(self, **kwargs):
         self.current -= kwargs["mem_size"]
+
+
+def _hook_for(watch: PoolPeak, base):
+    """A memory hook of the GPU module now in use (CuPy's or the simulator's) reporting to ``watch``."""
+    class _Forward(base):
+        name = watch.name
+
+        def malloc_postprocess(self, **kwargs):
+            watch.malloc_postprocess(**kwargs)
+
+        def free_postprocess(self, **kwargs):
+            watch.free_postprocess(**kwargs)
+
+    return _Forward()

@@ -7,7 +7,7 @@ function's fork/join structure into its plan.
 
 from __future__ import annotations
 
-from gpucell.backend import cupy, gpu_available
+from gpucell import backend
 
 # An object with enter(stream), exit(stream), recorded(event, stream) and waited(stream, event).
 observer = None
@@ -22,7 +22,7 @@ class Stream:
         if _wrap is not None:
             self._stream = _wrap
         else:
-            self._stream = cupy.cuda.Stream(non_blocking=non_blocking) if gpu_available() else None
+            self._stream = backend.cupy.cuda.Stream(non_blocking=non_blocking) if backend.gpu_available() else None
 
     @property
     def raw(self):
@@ -70,7 +70,7 @@ class Event:
     __slots__ = ("_event",)
 
     def __init__(self):
-        self._event = cupy.cuda.Event() if gpu_available() else None
+        self._event = backend.cupy.cuda.Event() if backend.gpu_available() else None
 
     @property
     def raw(self):
@@ -89,8 +89,8 @@ class Event:
 
 def current_stream() -> Stream:
     """The stream ops are issued on now."""
-    if gpu_available():
-        return Stream(_wrap=cupy.cuda.get_current_stream())
+    if backend.gpu_available():
+        return Stream(_wrap=backend.cupy.cuda.get_current_stream())
     return _CPU_STREAM
 
 

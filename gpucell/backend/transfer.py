@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gpucell.backend import cupy, gpu_available
+from gpucell import backend
 from gpucell.backend.streams import Event, Stream, current_stream
 
 __all__ = ["BatchPrefetcher", "pinned_empty"]
@@ -18,10 +18,10 @@ def pinned_empty(shape: tuple, dtype) -> np.ndarray:
     Only page-locked memory lets a host-to-device copy run asynchronously on a stream.
     """
     dtype = np.dtype(dtype)
-    if not gpu_available():
+    if not backend.gpu_available():
         return np.empty(shape, dtype)
     count = int(np.prod(shape, dtype=np.int64))
-    memory = cupy.cuda.alloc_pinned_memory(max(count * dtype.itemsize, 1))
+    memory = backend.cupy.cuda.alloc_pinned_memory(max(count * dtype.itemsize, 1))
     return np.frombuffer(memory, dtype, count).reshape(shape)  # the array keeps `memory` alive
 
 
@@ -47,13 +47,13 @@ class BatchPrefetcher:
     """
 
     def __init__(self, columns: list[np.ndarray], max_rows: int, slots: int = 2):
-        if not gpu_available():
+        if not backend.gpu_available():
             raise RuntimeError("BatchPrefetcher needs a usable GPU.")
         self._side = Stream(non_blocking=True)
         self._slots = []
         for _ in range(slots):
             host = [pinned_empty((max_rows, *c.shape[1:]), c.dtype) for c in columns]
-            device = [cupy.empty((max_rows, *c.shape[1:]), c.dtype) for c in columns]
+            device = [backend.cupy.empty((max_rows, *c.shape[1:]), c.dtype) for c in columns]
             self._slots.append(_Slot(host, device))
         self._turn = 0
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from gpucell import backend as _backend
 from gpucell import dtype as _dt
-from gpucell.backend import cupy as _cupy
 from gpucell.tensor import Tensor
 
 __all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc", "promotion_casts"]
@@ -233,5 +232,9 @@ def _finish(op: Op, inputs: tuple, out, attrs: dict, tracked: bool):
 
 
 def gpu_ufunc(name: str):
-    """CuPy's function of that name (None where CuPy is missing, the GPU path is then unreachable)."""
-    return getattr(_cupy, name) if _cupy is not None else None
+    """The GPU module's function of that name, looked up at call time (the module is CuPy or the
+    simulated device, whichever gpucell.backend uses when the op runs)."""
+    def forward(*args, **kwargs):
+        return getattr(_backend.cupy, name)(*args, **kwargs)
+    forward.__name__ = name
+    return forward

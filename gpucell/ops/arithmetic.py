@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpucell.backend import cupy
+from gpucell import backend
 from gpucell.ops._dispatch import Op, apply, gpu_ufunc
 from gpucell.ops._util import sum_to
 
@@ -16,9 +16,9 @@ __all__ = ["add", "sub", "mul", "div", "floor_divide", "mod", "pow", "neg", "abs
            "ADD", "SUB", "MUL", "DIV", "FLOORDIV", "MOD", "POW", "NEG", "ABS"]
 
 
-def _true_divide(xp):
+def _true_divide(gpu: bool):
     def forward(a, b):
-        out = xp.true_divide(a, b)
+        out = (backend.cupy if gpu else np).true_divide(a, b)
         # Integer division gives float32, as in MindSpore, not NumPy's float64.
         if out.dtype == np.float64 and getattr(a, "dtype", None) != np.float64 \
                 and getattr(b, "dtype", None) != np.float64:
@@ -88,7 +88,7 @@ def _mod_backward(ctx, g):
 ADD = _ufunc_op("Add", "add", _add_backward, saves="none")
 SUB = _ufunc_op("Sub", "subtract", _sub_backward, saves="none")
 MUL = _ufunc_op("Mul", "multiply", _mul_backward)
-DIV = Op("Div", _true_divide(np), _true_divide(cupy) if cupy is not None else None, promote=True,
+DIV = Op("Div", _true_divide(False), _true_divide(True), promote=True,
          backward=_div_backward)
 FLOORDIV = _ufunc_op("FloorDiv", "floor_divide")  # piecewise constant: no gradient
 MOD = _ufunc_op("FloorMod", "remainder", _mod_backward)

@@ -16,7 +16,6 @@ the capture's own (the work has not run yet, so it cannot race with the work out
 
 from __future__ import annotations
 
-import itertools
 import weakref
 
 from gpucell.backend.sim import _clock
@@ -34,7 +33,6 @@ __all__ = ["Capture", "Graph", "begin", "end", "any_capturing", "invalidate_all"
            "note_device_free", "refuse_legacy_sync"]
 
 _active: weakref.WeakSet = weakref.WeakSet()
-_serials = itertools.count(1)
 
 
 class Capture:
@@ -100,7 +98,7 @@ def end(state: _clock.StreamState):
     for other in capture.streams:
         other.capture = None
     capture.closed = True
-    capture.end_serial = next(_serials)
+    capture.end_serial = _clock.next_serial()
     _active.discard(capture)
     if capture.invalid is not None:
         raise CUDARuntimeError(CAPTURE_INVALIDATED, capture.invalid)

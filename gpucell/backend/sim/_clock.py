@@ -20,10 +20,16 @@ import itertools
 import threading
 import weakref
 
-__all__ = ["StreamState", "merge", "prepare", "tick", "host_merge", "host_clock", "legacy_state",
+__all__ = ["next_serial", "StreamState", "merge", "prepare", "tick", "host_merge", "host_clock", "legacy_state",
            "ptds_state", "device_states", "ordered"]
 
 _ids = itertools.count(1)
+_serials = itertools.count(1)
+
+
+def next_serial() -> int:
+    """A process-wide counter ordering allocations and capture ends (for Graph.launch's check)."""
+    return next(_serials)
 
 
 class StreamState:

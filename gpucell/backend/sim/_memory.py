@@ -110,7 +110,7 @@ _registry_lock = threading.Lock()
 class Memory:
     """One device allocation: host bytes, the accesses not known complete, its allocations."""
 
-    __slots__ = ("size", "device_id", "_buffer", "ptr", "history", "allocations", "released", "__weakref__")
+    __slots__ = ("size", "device_id", "_buffer", "ptr", "history", "allocations", "released", "_watch", "__weakref__")
 
     def __init__(self, size: int, device_id: int | None = None):
         self.size = size
@@ -187,7 +187,7 @@ class Memory:
                     f"that allocated it at once; keep the array alive until that stream has waited for an event "
                     f"recorded after the other stream's use (PyTorch's record_stream rule).")
         self.history = [old for old in self.history if old.hi <= lo or old.lo >= hi]
-        serial = next(_serials)
+        serial = _clock.next_serial()
         self.allocations[(lo, hi)] = serial
         for key in [k for k in self.allocations if lo <= k[0] and k[1] <= hi and k != (lo, hi)]:
             del self.allocations[key]
