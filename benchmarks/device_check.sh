@@ -18,5 +18,6 @@ cd "$(dirname "$0")/.." || exit 2
 PY=${PYTHON:-$(command -v python || command -v python3)}
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
+export GPUCELL_TESTS_ON_SIM=0  # real hardware or nothing: never the simulated device here
 shift
 exec "$PY" benchmarks/_device_check.py "$OUT_DIR" "$@"

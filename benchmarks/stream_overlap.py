@@ -35,6 +35,10 @@ def _setup(n: int):
 def _step(x, w1, w2, s1, s2, timeline=None):
     def loss(inp):
         marks = timeline if timeline is not None else {}
+        caller = ms.current_stream()
+        forked = caller.record()  # the branches start after the caller's work so far ...
+        s1.wait_event(forked)
+        s2.wait_event(forked)
         with s1:
             marks["branch1 start"] = s1.record()
             a = ops.tanh(ops.matmul(inp, w1))
@@ -43,6 +47,8 @@ def _step(x, w1, w2, s1, s2, timeline=None):
             marks["branch2 start"] = s2.record()
             b = ops.sigmoid(ops.matmul(inp, w2))
             marks["branch2 end"] = s2.record()
+        caller.wait_event(marks["branch1 end"])  # ... and the caller waits for both before the product
+        caller.wait_event(marks["branch2 end"])
         return (a * b).sum()
     return ms.value_and_grad(loss, None, [w1, w2])(x)
 

@@ -222,6 +222,7 @@ class profile:
         self._ev0 = None
         self._pool = None
         self._gpu = False
+        self._saw_gpu = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> profile:  # noqa: PYI034 - typing.Self needs Python 3.11
@@ -230,7 +231,10 @@ class profile:
             raise RuntimeError("For 'profile', another profile is already active; profiles do not nest.")
         _active = self
         self.device = backend.get_device()
-        self._gpu = self.device == "GPU"
+        # Device timing wherever a GPU is usable, whatever the default device: GPU tensors can be
+        # used with a CPU default (the base event must exist for every device-timed op).
+        self._gpu = backend.gpu_available()
+        self._saw_gpu = False
         self._tid = threading.get_ident()
         self._pool = _dev.PoolPeak().__enter__()
         hooks = _dispatch.hooks
@@ -255,7 +259,7 @@ class profile:
         while self._stack:  # calls that raised, or a block left from inside a Cell
             self._discard(self._stack.pop())
         self._pool.__exit__(*exc)
-        self.peak_memory = self._pool.peak if self._gpu else None
+        self.peak_memory = self._pool.peak if self._saw_gpu or self.device == "GPU" else None
         for event in self.events:
             if event._ev1 is not None:
                 event.device = _dev.elapsed_seconds(event._ev0, event._ev1)
@@ -275,6 +279,7 @@ class profile:
         if event._nvtx:
             _dev.nvtx_push(event.name if event.kind != "cell" else f"{event.name} ({event.type})")
         if timed_on_device:
+            self._saw_gpu = True
             event._ev0 = _dev.device_timer()
         event.depth = len(self._stack)
         self._stack.append(event)
@@ -314,7 +319,7 @@ class profile:
                 break
         if self.record_shapes:
             event.shapes = [list(x.shape) if isinstance(x, Tensor) else None for x in inputs]
-        self._push(event, on_gpu)
+        self._push(event, on_gpu and self._gpu)
 
     def _op_end(self, op, inputs, outputs, attrs) -> None:
         if threading.get_ident() != self._tid:
@@ -340,7 +345,7 @@ class profile:
             name = f"{scope}.{child}"
         event = FunctionEvent("cell", name, kind, scope, self.nvtx)
         event._cell = cell
-        self._push(event, self._gpu)
+        self._push(event, self._gpu and self.device == "GPU")
         return lambda output: self._pop(event)
 
     # -- results -------------------------------------------------------------------------------
@@ -434,7 +439,7 @@ class record_function:
         if prof is not None and threading.get_ident() == prof._tid:
             self._profile = prof
             self._event = FunctionEvent("user", self.name, "user", prof._scope()[0], prof.nvtx)
-            prof._push(self._event, prof._gpu)
+            prof._push(self._event, prof._gpu and prof.device == "GPU")
         return self
 
     def __exit__(self, *exc) -> None:

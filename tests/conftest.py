@@ -8,26 +8,37 @@ marker and are skipped on the simulator, with the reason.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from gpucell import backend
 
 _REAL_GPU, _REAL_REASON = backend.gpu_status()
-if not _REAL_GPU:
+# GPUCELL_TESTS_ON_SIM=0 (benchmarks/device_check.sh sets it): without a real GPU, skip the `gpu`
+# tests instead of simulating them; a device check must report real hardware or nothing.
+_SIMULATE = not _REAL_GPU and os.environ.get("GPUCELL_TESTS_ON_SIM", "1") != "0"
+if _SIMULATE:
     backend.use_simulator(True)
     backend.set_device("CPU")  # the default device stays the CPU; `gpu` tests ask for the GPU
 _DEVICES = ["CPU", pytest.param("GPU", marks=pytest.mark.gpu)]
 
 
 def pytest_report_header(config):
-    return (f"gpu tests: on the real GPU ({_REAL_REASON})" if _REAL_GPU
-            else f"gpu tests: on the simulated CUDA device (no real GPU: {_REAL_REASON})")
+    if _REAL_GPU:
+        return f"gpu tests: on the real GPU ({_REAL_REASON})"
+    if _SIMULATE:
+        return f"gpu tests: on the simulated CUDA device (no real GPU: {_REAL_REASON})"
+    return f"gpu tests: skipped (no real GPU: {_REAL_REASON}; GPUCELL_TESTS_ON_SIM=0)"
 
 
 def pytest_collection_modifyitems(config, items):
     if _REAL_GPU:
         return
     for item in items:
+        if not _SIMULATE and "gpu" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=f"no usable GPU: {_REAL_REASON} (GPUCELL_TESTS_ON_SIM=0)"))
+            continue
         marker = item.get_closest_marker("hardware")
         if marker is not None:
             why = marker.args[0] if marker.args else "needs a real NVIDIA GPU"

@@ -41,10 +41,24 @@ def test_lower_case_device_names(restore_context):
     assert ms.get_context("device_target") == "CPU"
 
 
+# Whether this machine has a GPU that CuPy can use (the test process itself may be running the
+# `gpu` tests on the simulated device; a fresh process is not).
+_REAL_GPU = backend.gpu_available() and not backend.simulated()
+
+
+@pytest.fixture
+def without_simulator():
+    """The GPU module as a process without a GPU has it (CuPy or none), for the "no GPU" answers."""
+    was = backend.simulated()
+    backend.use_simulator(False)
+    yield
+    backend.use_simulator(was)
+
+
 def test_default_is_gpu_when_usable():
     result = _run("import gpucell as ms; print(ms.get_context('device_target'))", None)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == ("GPU" if backend.gpu_available() else "CPU")
+    assert result.stdout.strip() == ("GPU" if _REAL_GPU else "CPU")
 
 
 def test_mode_and_device_id(restore_context):
@@ -55,7 +69,7 @@ def test_mode_and_device_id(restore_context):
     assert ms.get_context("device_id") == 0
 
 
-def test_device_id_without_a_gpu_is_refused(restore_context):
+def test_device_id_without_a_gpu_is_refused(restore_context, without_simulator):
     if backend.gpu_available():
         pytest.skip("a GPU is usable here")
     with pytest.raises(ValueError, match=r"For 'set_context', 'device_id' 3 needs a GPU"):
@@ -63,12 +77,13 @@ def test_device_id_without_a_gpu_is_refused(restore_context):
     assert ms.get_context("device_id") == 0
 
 
-def test_asking_for_a_missing_gpu_says_why(restore_context):
+def test_asking_for_a_missing_gpu_says_why(restore_context, without_simulator):
     if backend.gpu_available():
         pytest.skip("a GPU is usable here")
     ms.set_context(device_target="CPU")
     with pytest.raises(RuntimeError, match=r"For 'set_context', the GPU was asked for but cannot be used: "
-                                           r"(cupy|no usable NVIDIA driver|the NVIDIA driver reports no)"):
+                                           r"(cupy|no usable NVIDIA driver|the NVIDIA driver reports no).*"
+                                           r"device_target='SIM'"):
         ms.set_context(device_target="GPU")
     assert ms.get_context("device_target") == "CPU"
 
@@ -81,8 +96,8 @@ def test_gpu_status_reason_is_plain_text():
 
 
 @pytest.mark.parametrize("kwargs, exc, fragment", [
-    ({"device_target": "TPU"}, ValueError, "the device must be 'GPU' or 'CPU', but got 'TPU'"),
-    ({"device_target": 1}, TypeError, "the device must be a str 'GPU' or 'CPU', but got 1 of type 'int'"),
+    ({"device_target": "TPU"}, ValueError, "the device must be 'GPU', 'CPU' or 'SIM', but got 'TPU'"),
+    ({"device_target": 1}, TypeError, "the device must be a str 'GPU', 'CPU' or 'SIM', but got 1 of type 'int'"),
     ({"mode": 5}, ValueError, r"'mode' must be GRAPH_MODE \(0\) or PYNATIVE_MODE \(1\), but got 5"),
     ({"mode": True}, ValueError, "'mode' must be .* but got True"),
     ({"device_id": -1}, ValueError, "'device_id' must be an int >= 0, but got -1"),
@@ -117,7 +132,7 @@ def test_env_lower_case_and_spaces():
 def test_env_gpu():
     code = "import gpucell as ms; print(ms.get_context('device_target'))"
     result = _run(code, "GPU")
-    if backend.gpu_available():
+    if _REAL_GPU:
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "GPU"
     else:
@@ -135,3 +150,19 @@ def test_set_context_overrides_env():
     result = _run("import gpucell as ms; ms.set_context(device_target='CPU'); print(ms.Tensor([1]).device)", "CPU")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "CPU"
+
+
+def test_env_sim_makes_the_simulated_gpu_the_default():
+    code = ("import gpucell as ms; from gpucell import backend; t = ms.Tensor([1.0, 2.0]) * 3; "
+            "print(ms.get_context('device_target'), t.device, backend.simulated(), t.asnumpy().tolist())")
+    result = _run(code, "sim")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["GPU", "GPU", "True", "[3.0,", "6.0]"]
+
+
+def test_set_context_sim_switches_to_the_simulated_device(restore_context):
+    result = _run("import gpucell as ms; from gpucell import backend; ms.set_context(device_target='SIM'); "
+                  "t = ms.Tensor([1.0]); print(t.device, type(t._data).__module__, backend.gpu_status()[1])", "CPU")
+    assert result.returncode == 0, result.stderr
+    device, module, *reason = result.stdout.split()
+    assert device == "GPU" and module == "gpucell.backend.sim._array" and "simulated" in " ".join(reason)

@@ -137,7 +137,7 @@ def test_dtypes_are_kept():
     ({"batch_size": True}, ValueError, "'batch_size' must be an int >= 1"),
     ({"seed": -1}, ValueError, "'seed'"),
     ({"shuffle": 1}, TypeError, "'shuffle' must be a bool"),
-    ({"device": "TPU"}, ValueError, "'GPU' or 'CPU'"),
+    ({"device": "TPU"}, ValueError, "'GPU', 'CPU' or 'SIM'"),
 ])
 def test_bad_settings_are_refused(kwargs, error, message):
     x, y = make_data()

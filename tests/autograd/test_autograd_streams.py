@@ -138,10 +138,17 @@ def test_two_branches_on_two_streams_give_the_one_stream_gradients():
                                 device="GPU"), name="w2")
 
     def net(inp, s1, s2):
+        # Fork: the side streams start after the caller's work so far (x and the weights were
+        # copied there); join: the caller waits for both branches before combining them.
+        forked = ms.current_stream().record()
+        s1.wait_event(forked)
+        s2.wait_event(forked)
         with s1:
             a = ops.tanh(ops.matmul(inp, w1))
         with s2:
             b = ops.sigmoid(ops.matmul(inp, w2))
+        ms.current_stream().wait_event(s1.record())
+        ms.current_stream().wait_event(s2.record())
         return (a * b).sum()
 
     one = ms.current_stream()

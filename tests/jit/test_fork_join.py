@@ -51,26 +51,33 @@ def test_fork_join_is_traced_and_replayed(device):
 
 
 def test_nested_streams_and_an_event_from_before_the_call(device):
-    early = ms.current_stream().record()  # recorded before the call: no wait in the plan
+    x = _x(device)
+    early = ms.current_stream().record()  # recorded before the call (after x): no wait in the plan
 
     def f(x):
         s1, s2 = ms.Stream(), ms.Stream()
         s1.wait_event(early)
+        s2.wait_event(early)
         with s1:
             a = x * 3
             with s2:
                 b = x - 1
             c = a + 1
+        joined_1, joined_2 = s1.record(), s2.record()
+        ms.current_stream().wait_event(joined_1)  # the caller reads a, b and c after the side streams
+        ms.current_stream().wait_event(joined_2)
         return a, b, c
 
     step = ms.jit(f)
     for _ in range(2):
-        got = [t.asnumpy() for t in step(_x(device))]
-    want = [t.asnumpy() for t in f(_x(device))]
+        got = [t.asnumpy() for t in step(x)]
+    want = [t.asnumpy() for t in f(x)]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
     plan = _plan()
-    assert [s.stream for s in plan.steps] == [1, 2, 1] and plan.syncs == ()
+    assert [s.stream for s in plan.steps] == [1, 2, 1]
+    assert plan.syncs == (Sync(3, "record", 1, 0), Sync(3, "record", 2, 1), Sync(3, "wait", 0, 0),
+                          Sync(3, "wait", 0, 1))
 
 
 def test_steps_on_two_streams_are_not_fused(device):
@@ -78,8 +85,12 @@ def test_steps_on_two_streams_are_not_fused(device):
 
     def f(x):
         h = dense(x)
-        with ms.Stream():
-            return relu(h)
+        side = ms.Stream()
+        side.wait_event(ms.current_stream().record())  # relu reads h, made on the caller's stream
+        with side:
+            out = relu(h)
+        ms.current_stream().wait_event(side.record())
+        return out
 
     step = ms.jit(f)
     for _ in range(2):

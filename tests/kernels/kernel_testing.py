@@ -40,7 +40,8 @@ class Runner:
             result = fn(*gpu_args, **gpu_kwargs)
         cupy.cuda.Device().synchronize()
         for original, copy in moved.values():
-            original[...] = cupy.asnumpy(copy)
+            if original.flags.writeable:  # read-only inputs cannot have been updated in place
+                original[...] = cupy.asnumpy(copy)
         if isinstance(result, tuple):
             return tuple(cupy.asnumpy(r) for r in result)
         return cupy.asnumpy(result)
@@ -67,6 +68,43 @@ def assert_close(expected, actual, rtol: float, atol: float) -> None:
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol,
                                equal_nan=True)
+
+
+_UNIT_ROUNDOFF = {np.dtype(np.float16): 2.0 ** -11, np.dtype(np.float32): 2.0 ** -24,
+                  np.dtype(np.float64): 2.0 ** -53}
+
+
+def sum_error_bound(magnitude, terms: int, dtype, accumulate=None) -> np.ndarray:
+    """How far two sums of the same ``terms`` numbers, added in different orders, may differ.
+
+    Each float sum of n terms is within gamma_n * sum|x_i| of the exact one, gamma_n = n*u/(1-n*u)
+    (Higham, Accuracy and Stability of Numerical Algorithms, 3.1), so two of them differ by at most
+    twice that; ``magnitude`` is sum|x_i| per output element. A result stored in a narrower dtype
+    than it was accumulated in adds up to half an ulp of that dtype, for each side.
+    """
+    accumulate = np.dtype(accumulate or dtype)
+    u = _UNIT_ROUNDOFF[accumulate]
+    gamma = terms * u / (1 - terms * u)
+    bound = 2 * gamma * np.asarray(magnitude, np.float64)
+    if np.dtype(dtype) != accumulate:
+        bound = bound + 2 * _UNIT_ROUNDOFF[np.dtype(dtype)] * np.abs(np.asarray(magnitude, np.float64))
+    return bound
+
+
+def assert_within(expected, actual, bound) -> None:
+    """Same dtype and shape; |actual - expected| <= bound elementwise (NaN exactly where expected)."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    assert np.array_equal(np.isnan(e), np.isnan(a)), "NaN in different places"
+    with np.errstate(invalid="ignore"):  # inf - inf where both overflowed alike: equal, no error
+        error = np.where((a == e) | np.isnan(e), 0.0, np.abs(a - e))
+    excess = error > np.broadcast_to(bound, error.shape)
+    if excess.any():
+        i = np.flatnonzero(excess.ravel())
+        raise AssertionError(f"{i.size} elements beyond the error bound, first at flat index {i[:5]}: error "
+                             f"{error.ravel()[i[:5]]}, bound {np.broadcast_to(bound, error.shape).ravel()[i[:5]]}")
 
 
 def random_array(rng: np.random.Generator, shape, dtype, nan: bool = False) -> np.ndarray:

@@ -63,9 +63,9 @@ class Capture:
         self.streams.add(state)
         self.last[state.id] = _clock.tick(state)  # the fork itself must be joined back
 
-    def record(self, state: _clock.StreamState, epoch: int, run, accesses: list) -> None:
+    def record(self, state: _clock.StreamState, epoch: int, run, accesses: list, what: str = "") -> None:
         self.last[state.id] = epoch
-        self.steps.append((run, accesses))
+        self.steps.append((run, accesses, what))
 
     def note_event(self, event, state: _clock.StreamState) -> None:
         return None
@@ -157,7 +157,7 @@ class Graph:
         self._steps = capture.steps
         self._end_serial = capture.end_serial
         touched: dict = {}
-        for _, accesses in capture.steps:
+        for _, accesses, _ in capture.steps:
             for memory, lo, hi, write in accesses:
                 key = (memory, lo, hi)
                 touched[key] = touched.get(key, False) or write
@@ -182,7 +182,7 @@ class Graph:
         steps = self._steps
 
         def replay():
-            for run, _ in steps:
+            for run, _, _ in steps:
                 if run is not None:
                     run()
 

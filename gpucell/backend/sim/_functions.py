@@ -218,9 +218,32 @@ def empty_like(prototype, dtype=None, order="K", subok=None, shape=None):
     return empty_array(shape, dtype, order="F" if order == "F" else "C")
 
 
+def _from_interface(obj) -> ndarray | None:
+    """A view of simulated device memory that ``obj`` exposes through ``__cuda_array_interface__``
+    (None when it has none); the view keeps ``obj`` alive, as CuPy's UnownedMemory does."""
+    interface = getattr(obj, "__cuda_array_interface__", None) if type(obj) is not ndarray else None
+    if interface is None:
+        return None
+    from gpucell.backend.sim._memory import MemoryPointer, memory_at
+
+    pointer = interface["data"][0]
+    found = memory_at(pointer)
+    if found is None:
+        raise ValueError(f"__cuda_array_interface__ of {type(obj).__name__} points at {pointer:#x}, which is not "
+                         f"memory of the simulated device")
+    memory, offset = found
+    view = ndarray(interface["shape"], np.dtype(interface["typestr"]), memptr=MemoryPointer(memory, offset),
+                   strides=interface.get("strides"))
+    view._base = obj
+    return view
+
+
 def asarray(a, dtype=None, order=None, *, copy=None, blocking=False):
     """``a`` as a device array: the same array when nothing must change, else a copy (host data
     is copied to the device on the current stream)."""
+    shared = _from_interface(a)
+    if shared is not None:
+        a = shared
     if type(a) is ndarray:
         if copy is not True and (dtype is None or np.dtype(dtype) == a.dtype) and order in (None, "K", "A"):
             return a
@@ -278,6 +301,9 @@ def from_dlpack(array, *, device=None, copy=None):
     """A view of a simulated device array (other producers hold memory the simulator cannot see)."""
     if type(array) is ndarray:
         return view_of(array, array._h)
+    shared = _from_interface(array)  # a producer over simulated memory (a gpucell Tensor, say)
+    if shared is not None:
+        return shared
     kind = getattr(array, "__dlpack_device__", None)
     device_type = int(kind()[0]) if kind is not None else None
     raise BufferError(f"The simulated device imports only its own arrays through DLPack; got "

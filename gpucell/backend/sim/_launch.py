@@ -49,7 +49,7 @@ def launch(what: str, reads, writes, run, state: _clock.StreamState | None = Non
             if hi > lo:
                 memory.access(lo, hi, write, state, epoch, clock, what, where, history=capture.history(memory))
                 accesses.append((memory, lo, hi, write))
-    capture.record(state, epoch, run, accesses)
+    capture.record(state, epoch, run, accesses, what)
 
 
 def host_read(what: str, ranges, stream=None, blocking: bool = True) -> None:

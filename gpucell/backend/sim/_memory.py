@@ -25,7 +25,7 @@ import weakref
 
 import numpy as np
 
-from gpucell.backend.sim import _capture, _clock, _context
+from gpucell.backend.sim import _capture, _clock, _context, _hooks
 from gpucell.backend.sim._errors import RaceError
 
 __all__ = ["Memory", "MemoryPointer", "MemoryPool", "PinnedMemoryPool", "PooledMemory", "alloc", "set_allocator",
@@ -340,8 +340,6 @@ class PooledMemory:
     def free(self) -> None:
         pool = self.pool() if self.pool is not None else None
         if pool is not None and self.chunk is not None:
-            from gpucell.backend.sim import _hooks
-
             _hooks.free_pre(self.size, self.ptr, id(self))
             pool._free(self.chunk)
             _hooks.free_post(self.size, self.ptr, id(self))
@@ -367,7 +365,7 @@ class MemoryPool:
 
     def malloc(self, size: int) -> MemoryPointer:
         """Allocates ``size`` bytes on the current device for the current stream."""
-        from gpucell.backend.sim import _hooks, _streams
+        from gpucell.backend.sim import _streams
 
         size = int(size)
         if size < 0:

@@ -54,15 +54,19 @@ def _owner(h: np.ndarray, arrays: list) -> ndarray | None:
     return None
 
 
-def _wrap(result, inputs: list, out_arrays: list, fresh: list, capturing: bool):
-    """The simulated arrays for a NumPy result (fresh ones appended to ``fresh``)."""
+def _wrap(result, inputs: list, out_arrays: list, fresh: list, capturing: bool, scratch: tuple = ()):
+    """The simulated arrays for a NumPy result (fresh ones appended to ``fresh``); ``scratch``:
+    (probe buffer, out array) pairs standing for ``out=`` arrays while capturing."""
     if isinstance(result, tuple):
-        return tuple(_wrap(r, inputs, out_arrays, fresh, capturing) for r in result)
+        return tuple(_wrap(r, inputs, out_arrays, fresh, capturing, scratch) for r in result)
     if isinstance(result, list):
-        return [_wrap(r, inputs, out_arrays, fresh, capturing) for r in result]
+        return [_wrap(r, inputs, out_arrays, fresh, capturing, scratch) for r in result]
     if isinstance(result, _ndarray_type):
         for out in out_arrays:
             if result is out._h:
+                return out
+        for probe, out in scratch:
+            if result is probe:
                 return out
         owner = _owner(result, inputs)
         if owner is not None:
@@ -123,13 +127,17 @@ def call(what: str, func, args: tuple, kwargs: dict, kind: str = FRESH, sequence
     targets_of_writes = {id(a._h) for a in out_arrays}
     probe_args = [h.copy() if isinstance(h, _ndarray_type) and id(h) in targets_of_writes else h for h in hargs]
     probe_kwargs = dict(hkwargs)
-    if "out" in probe_kwargs and out_arrays:
-        out = probe_kwargs["out"]
-        probe_kwargs["out"] = tuple(np.empty_like(h) for h in out) if isinstance(out, tuple) else np.empty_like(out)
+    scratch = [(p, a) for p, a in zip(probe_args, args) if type(a) is ndarray and id(a._h) in targets_of_writes]
+    if "out" in probe_kwargs and probe_kwargs["out"] is not None:
+        real = probe_kwargs["out"]
+        outs = kwargs["out"] if isinstance(real, tuple) else (kwargs["out"],)
+        copies = tuple(np.empty_like(h) for h in (real if isinstance(real, tuple) else (real,)))
+        probe_kwargs["out"] = copies if isinstance(real, tuple) else copies[0]
+        scratch += list(zip(copies, outs))
     with np.errstate(all="ignore"):
         probe = func(*probe_args, **probe_kwargs)
     fresh = []
-    wrapped = _wrap(probe, inputs, out_arrays, fresh, True)
+    wrapped = _wrap(probe, inputs, out_arrays, fresh, True, tuple(scratch))
     if not fresh and not out_arrays:
         return wrapped
     targets = [array._h for array, _ in fresh]
