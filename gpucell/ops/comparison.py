@@ -17,12 +17,15 @@ def _op(name: str, ufunc: str, promote: bool = True) -> Op:
 
 def _compare(code: str):
     """The compare kernel (kernels/elementwise.cu) or its NumPy reference; a Python number takes
-    the tensor's dtype, as in MindSpore (``gt(float32 tensor, 0.1)`` compares in float32)."""
+    the tensor's dtype, as in MindSpore (``gt(float32 tensor, 0.1)`` compares in float32).
+
+    The number becomes a 0-d array by a fill kernel, not ``asarray``: on the GPU that would be a
+    host-to-device copy, which CUDA-graph capture refuses."""
     def forward(a, b):
         if not hasattr(a, "dtype"):
-            a = array_module(b).asarray(a, dtype=b.dtype)
+            a = array_module(b).full((), a, dtype=b.dtype)
         elif not hasattr(b, "dtype"):
-            b = array_module(a).asarray(b, dtype=a.dtype)
+            b = array_module(a).full((), b, dtype=a.dtype)
         return kernel_ops.compare(code, a, b)
     return forward
 

@@ -8,21 +8,27 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # the emulator package next to this file
+from gpucell.backend.emulator import CXX, Emulator
 
-from emulator import CXX, Emulator  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # kernel_testing next to this file
+
 from kernel_testing import Runner  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def emulator(request, tmp_path_factory):
-    """The host emulator, its libraries built once per session (and cached by content hash in
-    pytest's cache folder, so a rerun with unchanged sources builds nothing)."""
+def emulator_cache(request, tmp_path_factory) -> pathlib.Path:
+    """Where the tests' emulator libraries go: pytest's cache folder (cached by content hash, so a
+    rerun with unchanged sources builds nothing). Skips the test when there is no g++."""
     if CXX is None:
         pytest.skip("no C++ compiler (g++) to build the kernel emulator")
     cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
-    folder = cache.mkdir("gpucell-kernel-emulator") if cache is not None else tmp_path_factory.mktemp("emu")
-    return Emulator(folder)
+    return cache.mkdir("gpucell-kernel-emulator") if cache is not None else tmp_path_factory.mktemp("emu")
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_cache):
+    """The host emulator (gpucell.backend.emulator.Emulator), every kernels/*.cu built at once."""
+    return Emulator(emulator_cache)
 
 
 @pytest.fixture(params=["emulated", pytest.param("gpu", marks=pytest.mark.gpu)])
