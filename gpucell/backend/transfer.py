@@ -55,6 +55,9 @@ class BatchPrefetcher:
             host = [pinned_empty((max_rows, *c.shape[1:]), c.dtype) for c in columns]
             device = [backend.cupy.empty((max_rows, *c.shape[1:]), c.dtype) for c in columns]
             self._slots.append(_Slot(host, device))
+        # The slots come from the pool on the caller's stream, possibly blocks that the caller's
+        # queued work still uses: the side stream writes them only after that work.
+        self._side.wait_event(current_stream().record())
         self._turn = 0
 
     def stage(self, columns: list[np.ndarray], index: np.ndarray) -> _Slot:

@@ -186,7 +186,15 @@ class Memory:
                     f"stream may still use it: {old.describe()}. CuPy's pool returns a freed block to the stream "
                     f"that allocated it at once; keep the array alive until that stream has waited for an event "
                     f"recorded after the other stream's use (PyTorch's record_stream rule).")
+        reused = any(old.lo < hi and lo < old.hi for old in self.history)
         self.history = [old for old in self.history if old.hi <= lo or old.lo >= hi]
+        epoch = clock.get(state.id, 0)
+        if reused and epoch:
+            # The block is safe on its new owner's stream; another stream may use it only once it
+            # is ordered after the owner's work so far (which covers every earlier use): recorded
+            # as a write by the owner at its current point.
+            self.history.append(Access(lo, hi, True, state, epoch, f"the pool's reuse of the block for {what}",
+                                       where))
         serial = _clock.next_serial()
         self.allocations[(lo, hi)] = serial
         for key in [k for k in self.allocations if lo <= k[0] and k[1] <= hi and k != (lo, hi)]:
