@@ -2,11 +2,18 @@
 
 1. Walk the graph from the roots and count, per node, the edges that will deliver a gradient.
 2. Seed the roots; every node whose count is zero is ready.
-3. Pop a ready node, run its backward rule on the stream its forward ran on, hand each input
-   gradient down its edge (summing where an input was used more than once), and free what the
-   node saved. A gradient that crosses streams is ordered by an event recorded on the producer's
-   stream and waited on by the consumer's, before the consumer adds it or reads it.
+3. Pop a ready node, run its backward rule on the stream its forward ran on (the dtype casts of
+   its results too), hand each input gradient down its edge (summing where an input was used
+   more than once), and free what the node saved. A gradient that crosses streams is ordered by
+   an event recorded on the producer's stream and waited on by the consumer's, before the
+   consumer adds it or reads it.
 4. The caller's stream waits for the stream of every leaf, so the caller may read the gradients.
+5. A buffer read on a stream other than the one that made it is not freed early (DESIGN.md 7b):
+   CuPy's pool hands a freed block straight back to its allocating stream, which could overwrite
+   it while the reading stream's kernel is still queued. When the graph spans several streams,
+   the engine keeps every array a node's backward read, and every gradient it replaced, until an
+   event recorded on that node's stream at the end of the pass has completed (PyTorch's
+   ``record_stream``); the references are dropped by a later pass once the event is done.
 
 Backward rules call ops, which run through ``apply`` with recording off.
 """
@@ -79,11 +86,37 @@ def run_backward(roots, seeds, retain_graph: bool = False) -> list:
         hooks.recording = previous
 
 
+# (streams, event, arrays): arrays read on the event's stream, kept alive until the event is done.
+_deferred: list = []
+
+
+def _release_deferred() -> None:
+    """Drops the arrays whose reading stream has passed its event."""
+    _deferred[:] = [entry for entry in _deferred if not entry[0].done(entry[1])]
+
+
+def _spans_streams(caller, deps: dict, leaves: list, streams) -> bool:
+    for node in deps:
+        if node.stream is not None and not streams.same(node.stream, caller):
+            return True
+    return any(leaf.stream is not None and not streams.same(leaf.stream, caller) for leaf in leaves)
+
+
 def _run(roots, seeds, retain_graph: bool) -> list:
     streams = _streams._active
     caller = streams.current()
+    if _deferred:
+        _release_deferred()
     deps, leaves = _count_dependencies(roots)
     buffers: dict = {}
+    # stream -> arrays read there (kept until its end event is done); None: one stream, nothing to keep
+    keep: dict | None = {} if _spans_streams(caller, deps, leaves, streams) else None
+
+    def kept(stream) -> list:
+        for known, arrays in keep.items():
+            if streams.same(known, stream):
+                return arrays
+        return keep.setdefault(stream, [])
 
     def deliver(ref, grad, source) -> None:
         node, index = ref
@@ -92,11 +125,15 @@ def _run(roots, seeds, retain_graph: bool) -> list:
             node.stream = source
         if not streams.same(target, source):
             streams.wait(target, streams.record(source))
+            if keep is not None:
+                kept(target).append(grad)  # made on `source`, read on `target`
         if isinstance(node, Leaf):
             if node.grad is None:
                 node.grad = grad
             else:
                 with streams.use(target):
+                    if keep is not None:
+                        kept(target).append(node.grad)
                     node.grad = apply(ADD, node.grad, grad)
             return
         buffer = buffers.get(node)
@@ -106,6 +143,8 @@ def _run(roots, seeds, retain_graph: bool) -> list:
             buffer[index] = grad
         else:
             with streams.use(target):
+                if keep is not None:
+                    kept(target).append(buffer[index])
                 buffer[index] = apply(ADD, buffer[index], grad)
 
     for ref, seed in zip(roots, seeds):
@@ -125,18 +164,28 @@ def _run(roots, seeds, retain_graph: bool) -> list:
         if buffer is not None and (buffer[0] is not None or any(g is not None for g in buffer)):
             with streams.use(node.stream):
                 results = node.op.backward(node, *_output_grads(node, buffer))
-            if not isinstance(results, tuple):
-                results = (results,)
-            if len(results) != len(node.edges):
-                raise ValueError(f"For '{node.op.name}', the backward rule returned {len(results)} "
-                                 f"gradients for {len(node.edges)} inputs.")
+                if not isinstance(results, tuple):
+                    results = (results,)
+                if len(results) != len(node.edges):
+                    raise ValueError(f"For '{node.op.name}', the backward rule returned {len(results)} "
+                                     f"gradients for {len(node.edges)} inputs.")
+                # The casts read the rule's results: on the node's stream, where those were made.
+                results = tuple(None if r is None or node.edges[i] is None else _check_grad(node, i, r)
+                                for i, r in enumerate(results))
+            if keep is not None:
+                arrays = kept(node.stream)
+                arrays.extend(g for g in buffer if g is not None)
+                if node.saved is not None:
+                    arrays.extend(v for v in node.saved if hasattr(v, "shape"))
+                if node.out is not None:
+                    arrays.append(node.out)
         if not retain_graph:
             release(node)
         for i, edge in enumerate(node.edges):
             if edge is None:
                 continue
             if results is not None and results[i] is not None:
-                deliver(edge, _check_grad(node, i, results[i]), node.stream)
+                deliver(edge, results[i], node.stream)
             child = edge[0]
             deps[child] -= 1
             if deps[child] == 0 and not isinstance(child, Leaf):
@@ -145,6 +194,9 @@ def _run(roots, seeds, retain_graph: bool) -> list:
     for leaf in leaves:
         if leaf.stream is not None and not streams.same(caller, leaf.stream):
             streams.wait(caller, streams.record(leaf.stream))
+    if keep:
+        for stream, arrays in keep.items():
+            _deferred.append((streams, streams.record(stream), arrays))
     return leaves
 
 

@@ -45,6 +45,10 @@ class DeviceStreams:
         """Work issued on ``stream`` from now on waits for ``event``."""
         stream.wait_event(event)
 
+    def done(self, event) -> bool:
+        """Whether ``event``'s work has completed (a query: never waits)."""
+        return event.done
+
 
 _active = DeviceStreams()
 

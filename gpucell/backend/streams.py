@@ -86,6 +86,11 @@ class Event:
         if self._event is not None:
             self._event.synchronize()
 
+    @property
+    def done(self) -> bool:
+        """Whether the recorded work has completed (always, on the CPU); asks without waiting."""
+        return self._event is None or self._event.done
+
 
 def current_stream() -> Stream:
     """The stream ops are issued on now."""

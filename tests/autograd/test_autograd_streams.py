@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gpucell as ms
-from gpucell import ops
+from gpucell import backend, ops
 from gpucell.autograd import streams as autograd_streams
 
 
@@ -44,6 +44,9 @@ class FakeStreams:
 
     def wait(self, stream, event):
         self.log.append(("wait", stream, event))
+
+    def done(self, event):
+        return True
 
 
 @pytest.fixture
@@ -157,3 +160,56 @@ def test_two_branches_on_two_streams_give_the_one_stream_gradients():
     np.testing.assert_allclose(split[0].asnumpy(), reference[0].asnumpy(), rtol=1e-5, atol=1e-5)
     for got, want in zip(split[1], reference[1]):
         np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5, atol=1e-5)
+
+
+def _fork(side):
+    """``side`` starts after the caller's stream's work so far (a fork)."""
+    side.wait_event(ms.current_stream().record())
+
+
+@pytest.mark.gpu
+def test_cast_of_a_returned_gradient_runs_on_the_nodes_stream():
+    # Mul(float16, float32) computes in float32, so its backward returns a float32 gradient for
+    # the float16 input, which the engine casts: that cast reads the node's result and must run on
+    # the node's stream (on the caller's, nothing orders it after the kernel that made it).
+    x = ms.Tensor(np.linspace(-1, 1, 64).reshape(8, 8), ms.float16, device="GPU")
+    w = ms.Parameter(ms.Tensor(np.full((8, 8), 0.5), ms.float32, device="GPU"), name="w")
+    side = ms.Stream()
+
+    def f(inp):
+        _fork(side)
+        with side:
+            y = inp * w
+        ms.current_stream().wait_event(side.record())
+        return y.sum()
+
+    g = ms.grad(f)(x)
+    assert g.dtype == ms.float16
+    np.testing.assert_array_equal(g.asnumpy(), np.full((8, 8), 0.5, np.float16))
+
+
+@pytest.mark.gpu
+def test_a_gradient_read_on_another_stream_is_not_reused_before_that_stream_is_done():
+    # y = (x * 2 on s1) * 3 on s2: the gradient of h is made on s2 and read on s1 by h's backward.
+    # Once the engine drops it, CuPy's pool hands its block straight back to s2: until s1 has
+    # read it, it must stay alive (PyTorch's record_stream rule).
+    cupy = backend.cupy
+    x = ms.Tensor(np.arange(1024, dtype=np.float32), device="GPU")
+    s1, s2 = ms.Stream(), ms.Stream()
+
+    def f(inp):
+        _fork(s1)
+        with s1:
+            h = inp * 2.0
+        s2.wait_event(s1.record())
+        with s2:
+            y = h * 3.0
+        ms.current_stream().wait_event(s2.record())
+        return y.sum()
+
+    g = ms.grad(f)(x)
+    with s2:  # new work on s2 takes blocks from s2's free list at once
+        scratch = [cupy.ones(1024, cupy.float32) for _ in range(4)]
+    ms.current_stream().wait_event(s2.record())
+    np.testing.assert_array_equal(g.asnumpy(), np.full(1024, 6.0, np.float32))
+    del scratch
