@@ -5,6 +5,12 @@
 // its elements when (philox word u) >> 8 < keep_threshold, i.e. when a 24-bit uniform in [0, 1)
 // is below keep_prob (the threshold is ceil(keep_prob * 2^24), computed once on the host).
 // Kept elements are scaled by 1 / keep_prob in the accumulation type; dropped ones are 0.
+//
+// The Philox offset of a launch is state[1] + base: `state` ([seed, offset], device memory) is
+// only read here, and `base` is a counter range the host reserved for this launch alone, so
+// launches on different streams never share counters and never write a shared state. A captured
+// CUDA graph reads a state of its own, which philox_set refreshes before each replay, so every
+// replay draws fresh numbers (gpucell/random.py).
 #include "philox.cuh"
 
 #define GC_DROPOUT_ELEMENTS_PER_THREAD 4
@@ -12,9 +18,9 @@
 template <typename T>
 __global__ void dropout(const T* __restrict__ x, T* __restrict__ out, bool* __restrict__ mask, index_t n,
                         index_t unit_size, const unsigned long long* __restrict__ state,
-                        unsigned int keep_threshold, typename Acc<T>::type scale) {
+                        unsigned long long base, unsigned int keep_threshold, typename Acc<T>::type scale) {
     const unsigned long long seed = state[0];
-    const unsigned long long offset = state[1];
+    const unsigned long long offset = state[1] + base;  // wraps modulo 2^64, as the host's sum
     const index_t stride = gc_grid_threads() * GC_DROPOUT_ELEMENTS_PER_THREAD;
     for (index_t first = gc_global_thread() * GC_DROPOUT_ELEMENTS_PER_THREAD; first < n; first += stride) {
         // Four consecutive elements share a counter group when unit_size is 1, and mostly share a
@@ -36,7 +42,10 @@ __global__ void dropout(const T* __restrict__ x, T* __restrict__ out, bool* __re
     }
 }
 
-// Adds the counters a random launch consumed to the offset, on the device, after that launch.
-__global__ void philox_advance(unsigned long long* state, unsigned long long counters) {
-    if (threadIdx.x == 0 && blockIdx.x == 0) state[1] += counters;
+// Sets a state to [seed, offset]: a graph's own state, before each replay (launched eagerly).
+__global__ void philox_set(unsigned long long* state, unsigned long long seed, unsigned long long offset) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        state[0] = seed;
+        state[1] = offset;
+    }
 }

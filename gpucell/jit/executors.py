@@ -9,6 +9,10 @@ fails warns once and the plan is replayed eagerly from then on: slower, never wr
 
 A plan traced over several streams is captured with its fork/join (``fork_join.py``); its eager
 runs (the warm-up, the segments between graphs, the fallback) run serialized on one stream.
+
+Random ops in a captured segment read a Philox state of that graph's own; before each launch the
+executor writes a fresh counter range into it (gpucell.random.GraphDraws), in the order an eager
+call would reserve it, so replays draw what eager calls would.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import threading
 import warnings
 
-from gpucell import backend
+from gpucell import backend, random
 from gpucell.jit.fork_join import interleave, run_on_streams
 from gpucell.jit.plan import Plan, run_steps
 
@@ -80,6 +84,7 @@ class CudaGraphExecutor:
         self.fallback = ReplayExecutor(plan)
         self.env = None       # static slot table the graphs read and write
         self.graphs = None    # one graph per captured segment, None for eager ones
+        self.draws = None     # per segment: its GraphDraws (random ops' own state), or None
         self.failed = False
         self._lock = threading.Lock()
         # Arguments an in-place op writes into: eager mode changes the caller's array, so a replay
@@ -101,8 +106,10 @@ class CudaGraphExecutor:
         with self.runner.on_private_stream():
             for (slot, index) in self.plan.arg_slots:
                 self.env[slot][...] = arg_arrays[index]
-            for (capturable, _, steps), graph in zip(self.segments, self.graphs):
+            for (capturable, _, steps), graph, draws in zip(self.segments, self.graphs, self.draws):
                 if capturable:
+                    if draws is not None:
+                        draws.refresh()
                     self.runner.launch(graph)
                 else:
                     self._run_eager(steps)
@@ -126,7 +133,7 @@ class CudaGraphExecutor:
 
     def _fail(self, exc: Exception, stage: str) -> None:
         self.failed = True
-        self.env = self.graphs = None
+        self.env = self.graphs = self.draws = None
         self.runner.release()
         if not CudaGraphExecutor._warned:
             CudaGraphExecutor._warned = True
@@ -162,22 +169,26 @@ class CudaGraphExecutor:
     def _capture(self, arg_arrays: list, layout: dict) -> None:
         xp = backend.array_module(arg_arrays[0]) if arg_arrays else backend.cupy
         env = self.plan.initial_env([a.copy() for a in arg_arrays])  # the static input buffers
-        graphs = []
+        graphs, all_draws = [], []
         plan = self.plan
+        device = "CPU" if xp is not backend.cupy else "GPU"
         for capturable, start, steps in self.segments:
-            if capturable and plan.n_streams > 1:
-                last = start + len(steps) == len(plan.steps)
-                items = interleave(steps, start, plan.syncs, last)
-                streams = self.runner.streams(plan.n_streams)
-                graphs.append(self.runner.capture(
-                    lambda items=items, streams=streams: run_on_streams(items, env, streams)))
-                continue
             if capturable:
-                graphs.append(self.runner.capture(lambda steps=steps: run_steps(steps, env)))
+                if plan.n_streams > 1:
+                    last = start + len(steps) == len(plan.steps)
+                    items = interleave(steps, start, plan.syncs, last)
+                    streams = self.runner.streams(plan.n_streams)
+                    run = (lambda items=items, streams=streams: run_on_streams(items, env, streams))
+                else:
+                    run = (lambda steps=steps: run_steps(steps, env))
+                with random.graph_draws(device) as draws:
+                    graphs.append(self.runner.capture(run))
+                all_draws.append(draws if draws.total else None)
                 continue
             # Not run now: its in-place writes already happened in the warm-up. The graphs
             # after it only need the addresses its results will be copied into.
             graphs.append(None)
+            all_draws.append(None)
             for step in steps:
                 outs = () if step.outs is None else (
                     (step.outs,) if type(step.outs) is int else step.outs)
@@ -185,7 +196,7 @@ class CudaGraphExecutor:
                     if slot in layout:
                         shape, dtype = layout[slot]
                         env[slot] = xp.empty(shape, dtype)
-        self.env, self.graphs = env, graphs
+        self.env, self.graphs, self.draws = env, graphs, all_draws
 
     def held_bytes(self) -> int:
         return self.plan.held_bytes() + self.runner.held_bytes()

@@ -1,8 +1,8 @@
 """dropout and dropout2d on the Philox kernels (kernels/dropout.cu).
 
-The generator state ``[seed, offset]`` lives on the data's device (gpucell.random.philox_state)
-and each call advances it, so the same seed gives the same masks on CPU and GPU and a captured
-graph draws fresh masks on every replay.
+Each call draws from a counter range reserved on the host (gpucell.random.reserve), so the same
+seed gives the same masks on CPU and GPU, dropouts on several streams never share counters, and a
+captured graph draws fresh masks on every replay.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from gpucell.backend import device_of, kernel_ops
 from gpucell.backend.kernel_ops.dropout import check_keep_prob
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._util import check_bool, check_float, check_tensor
-from gpucell.random import philox_state
+from gpucell.random import reserve
 
 __all__ = ["dropout", "dropout2d", "check_keep_prob", "DROPOUT", "DROPOUT2D"]
 
 
-def _forward(kernel):
+def _forward(kernel, per_channel: bool):
     def forward(a, keep_prob):
-        return kernel(a, keep_prob, philox_state(device_of(a)))
+        state, base = reserve(device_of(a), kernel_ops.dropout_counters(a.shape, per_channel))
+        return kernel(a, keep_prob, state, base)
     return forward
 
 
@@ -30,9 +31,9 @@ def _backward(ctx, g_out, g_mask):
     return g_out * mask.astype(g_out.dtype) * (1.0 / keep_prob)
 
 
-DROPOUT = Op("Dropout", _forward(kernel_ops.dropout), backward=_backward, multi_output=True,
+DROPOUT = Op("Dropout", _forward(kernel_ops.dropout, False), backward=_backward, multi_output=True,
              saves="output")
-DROPOUT2D = Op("Dropout2D", _forward(kernel_ops.dropout2d), backward=_backward, multi_output=True,
+DROPOUT2D = Op("Dropout2D", _forward(kernel_ops.dropout2d, True), backward=_backward, multi_output=True,
                saves="output")
 
 

@@ -201,7 +201,7 @@ def test_signature_of_real_kernels(emulator):
         index, broadcast_index)
     assert emulator.library("dropout.cu").signature("dropout<gc_half>") == (
         Param("pointer", 2, True), Param("pointer", 2, False), Param("pointer", 1, False), index, index,
-        Param("pointer", 8, True), Param("value", 4, False), Param("value", 4, False))
+        Param("pointer", 8, True), Param("value", 8, False), Param("value", 4, False), Param("value", 4, False))
 
 
 def test_build_is_cached(lib):

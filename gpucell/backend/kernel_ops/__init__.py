@@ -5,6 +5,7 @@ the wrapper (this is the CPU backend); CuPy arrays are validated and the kernel 
 Both backends check inputs identically and raise TypeError / ValueError before any launch.
 """
 
+from gpucell.backend.kernel_ops.dropout import counters_needed as dropout_counters
 from gpucell.backend.kernel_ops.dropout import dropout, dropout2d
 from gpucell.backend.kernel_ops.elementwise import compare, fill, fill_value, select, threshold
 from gpucell.backend.kernel_ops.matmul import matmul_bias
@@ -13,5 +14,5 @@ from gpucell.backend.kernel_ops.scatter import scatter_add_rows
 from gpucell.backend.kernel_ops.softmax import softmax
 from gpucell.backend.kernel_ops.special import erf
 
-__all__ = ["select", "fill", "fill_value", "compare", "threshold", "matmul_bias", "dropout", "dropout2d", "reduce",
-           "softmax", "erf", "scatter_add_rows"]
+__all__ = ["select", "fill", "fill_value", "compare", "threshold", "matmul_bias", "dropout", "dropout2d",
+           "dropout_counters", "reduce", "softmax", "erf", "scatter_add_rows"]

@@ -102,15 +102,35 @@ class Access:
 # ---------------------------------------------------------------------------------------------
 # Memory: one cudaMalloc.
 
-_starts: list[int] = []   # sorted start addresses of live Memory
+# Live Memory by start address, for raw pointers (kernel arguments, __cuda_array_interface__).
+# Weak references, never removed by a finalizer: the garbage collector may run Memory.__del__ and
+# then see the Memory resurrected (a PooledMemory's finalizer returns its chunk to the pool, as
+# CuPy's does), so a dead reference only means "look again", and the pool re-registers a Memory
+# whenever it hands out one of its chunks.
+_starts: list[int] = []
 _by_start: dict[int, weakref.ref] = {}
 _registry_lock = threading.Lock()
+
+
+def _register(memory: Memory) -> None:
+    with _registry_lock:
+        ref = _by_start.get(memory.ptr)
+        if ref is not None and ref() is memory:
+            return
+        if ref is None:
+            bisect.insort(_starts, memory.ptr)
+        _by_start[memory.ptr] = weakref.ref(memory)
+        if len(_starts) > 1024 and len(_starts) % 1024 == 0:  # drop entries of memory long gone
+            live = [start for start in _starts if _by_start[start]() is not None]
+            for start in set(_starts) - set(live):
+                del _by_start[start]
+            _starts[:] = live
 
 
 class Memory:
     """One device allocation: host bytes, the accesses not known complete, its allocations."""
 
-    __slots__ = ("size", "device_id", "_buffer", "ptr", "history", "allocations", "released", "_watch", "__weakref__")
+    __slots__ = ("size", "device_id", "_buffer", "ptr", "history", "allocations", "released", "__weakref__")
 
     def __init__(self, size: int, device_id: int | None = None):
         self.size = size
@@ -123,19 +143,11 @@ class Memory:
         self.allocations: dict[tuple[int, int], int] = {}  # (lo, hi) -> serial of its last allocation
         self.released = False  # given back to the driver (cudaFree) while something still holds it
         if size:
-            with _registry_lock:
-                bisect.insort(_starts, self.ptr)
-                _by_start[self.ptr] = weakref.ref(self)
+            _register(self)
 
     def __del__(self):
-        if not self.size or _by_start is None:  # interpreter shutdown
-            return
-        with _registry_lock:
-            index = bisect.bisect_left(_starts, self.ptr)
-            if index < len(_starts) and _starts[index] == self.ptr:
-                del _starts[index]
-            _by_start.pop(self.ptr, None)
-        _capture.note_device_free(self)
+        if self.size and _capture is not None:  # None: interpreter shutdown
+            _capture.note_device_free(self)
 
     @property
     def device(self):
@@ -150,10 +162,24 @@ class Memory:
 
     # -- happens-before ------------------------------------------------------------------------
 
+    def check(self, lo: int, hi: int, write: bool, state: _clock.StreamState, clock: dict, what: str,
+              where: tuple, history: list | None = None) -> None:
+        """Raises RaceError if an earlier access of bytes [lo, hi) that conflicts with this one (at
+        least one of the two writes) is not ordered before an operation of ``clock``; records nothing."""
+        for old in self.history if history is None else history:
+            if old.lo < hi and lo < old.hi and (write or old.write) and clock.get(old.stream, 0) < old.epoch:
+                raise RaceError(_race_message(self, lo, hi, write, state, what, where, old))
+
     def access(self, lo: int, hi: int, write: bool, state: _clock.StreamState, epoch: int, clock: dict,
                what: str, where: tuple, history: list | None = None) -> None:
         """Checks an access of bytes [lo, hi) by the operation (state, epoch) against earlier ones
         and records it. Raises RaceError if an earlier conflicting access is not ordered before it."""
+        self.check(lo, hi, write, state, clock, what, where, history)
+        self.record(lo, hi, write, state, epoch, clock, what, where, history)
+
+    def record(self, lo: int, hi: int, write: bool, state: _clock.StreamState, epoch: int, clock: dict,
+               what: str, where: tuple, history: list | None = None) -> None:
+        """Records an access that ``check`` has passed."""
         records = self.history if history is None else history
         keep = []
         for old in records:
@@ -161,8 +187,6 @@ class Memory:
                 keep.append(old)
                 continue
             before = clock.get(old.stream, 0) >= old.epoch
-            if not before and (write or old.write):
-                raise RaceError(_race_message(self, lo, hi, write, state, what, where, old))
             # An access ordered before a new one that covers it, and conflicts with no more than the
             # new one does, can no longer be the first to race with anything: drop it.
             if not (before and lo <= old.lo and old.hi <= hi and (write or not old.write)):
@@ -186,13 +210,16 @@ class Memory:
                     f"stream may still use it: {old.describe()}. CuPy's pool returns a freed block to the stream "
                     f"that allocated it at once; keep the array alive until that stream has waited for an event "
                     f"recorded after the other stream's use (PyTorch's record_stream rule).")
+        _register(self)  # again, if the collector resurrected it (see _register)
         reused = any(old.lo < hi and lo < old.hi for old in self.history)
         self.history = [old for old in self.history if old.hi <= lo or old.lo >= hi]
-        epoch = clock.get(state.id, 0)
-        if reused and epoch:
+        if reused:
             # The block is safe on its new owner's stream; another stream may use it only once it
-            # is ordered after the owner's work so far (which covers every earlier use): recorded
-            # as a write by the owner at its current point.
+            # is ordered after the owner's current point, whose clock covers every earlier use:
+            # recorded as a write by the owner at a new epoch of its own. (Its last kernel's epoch
+            # would not do: the owner may have waited for the other users since, and an event
+            # recorded before that wait would wrongly order a third stream after them.)
+            epoch = _clock.tick(state)
             self.history.append(Access(lo, hi, True, state, epoch, f"the pool's reuse of the block for {what}",
                                        where))
         serial = _clock.next_serial()
@@ -216,7 +243,8 @@ def memory_at(address: int) -> tuple[Memory, int] | None:
         index = bisect.bisect_right(_starts, address) - 1
         if index < 0:
             return None
-        memory = _by_start[_starts[index]]()
+        ref = _by_start.get(_starts[index])
+        memory = ref() if ref is not None else None
     if memory is None or address >= memory.ptr + max(memory.size, 1):
         return None
     return memory, address - memory.ptr
@@ -413,9 +441,7 @@ class MemoryPool:
         """Returns every free chunk that is not part of a split allocation to the device."""
         from gpucell.backend.sim import _streams
 
-        if _capture.any_capturing():
-            # cudaFree synchronises the device, which CUDA refuses while any stream captures.
-            _capture.invalidate_all("MemoryPool.free_all_blocks (cudaFree) during a capture")
+        released = 0
         with self._lock:
             if stream is None:
                 arenas = list(self._arenas.values())
@@ -429,9 +455,14 @@ class MemoryPool:
                         chunk.memory.released = True
                         device = chunk.memory.device_id
                         self._total[device] = self._total.get(device, 0) - chunk.size
+                        released += 1
                     else:
                         kept.append((size, serial, chunk))
                 arena.index = kept
+        if released and _capture.any_capturing():
+            # cudaFree synchronises the device, which CUDA refuses while any stream captures (with
+            # nothing to free CuPy calls no cudaFree, and the capture stays valid).
+            _capture.invalidate_all("MemoryPool.free_all_blocks (cudaFree) during a capture")
 
     def n_free_blocks(self) -> int:
         return sum(len(arena.index) for arena in self._arenas.values())
@@ -457,8 +488,13 @@ class MemoryPool:
         return self._limit
 
 
+def _malloc(size: int) -> MemoryPointer:
+    """The raw allocator (cudaMalloc, no pool): CuPy's ``cupy.cuda.memory._malloc``."""
+    return MemoryPointer(Memory(int(size)), 0)
+
+
 _default_pool = MemoryPool()
-_allocator = None
+_allocator = _default_pool.malloc  # cupy/__init__.py installs the default pool's malloc
 _tls = threading.local()
 
 
@@ -468,24 +504,23 @@ def get_default_memory_pool() -> MemoryPool:
 
 def get_allocator():
     allocator = getattr(_tls, "allocator", None)
-    if allocator is not None:
-        return allocator
-    return _allocator if _allocator is not None else _default_pool.malloc
+    return allocator if allocator is not None else _allocator
 
 
 def set_allocator(allocator=None) -> None:
-    """Sets the current allocator for GPU memory (the default pool's malloc when None)."""
+    """Sets the current allocator for GPU memory (``None``: the raw allocator, no pool, as in CuPy)."""
     global _allocator
     if getattr(_tls, "allocator", None) is not None:
         raise ValueError("Can't change the global allocator inside ``using_allocator`` context manager")
-    _allocator = allocator
+    # CuPy's None means cudaMalloc without a pool (memory.pyx), not "the default pool again".
+    _allocator = allocator if allocator is not None else _malloc
 
 
 @contextlib.contextmanager
 def using_allocator(allocator=None):
-    """Sets a thread-local allocator for GPU memory inside the context manager."""
+    """Sets a thread-local allocator for GPU memory inside the context manager (``None``: no pool)."""
     previous = getattr(_tls, "allocator", None)
-    _tls.allocator = allocator if allocator is not None else (lambda size: MemoryPointer(Memory(size), 0))
+    _tls.allocator = allocator if allocator is not None else _malloc
     try:
         yield
     finally:
