@@ -16,6 +16,7 @@ from gpucell.random import get_seed, set_seed
 from gpucell.context import GRAPH_MODE, PYNATIVE_MODE, get_context, set_context
 from gpucell.autograd import GradOperation, grad, no_grad, value_and_grad
 from gpucell.backend.streams import Event, Stream, current_stream
+from gpucell.backend.sim import RaceError
 from gpucell import common, nn
 from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkpoint
 from gpucell.jit import jit
@@ -32,7 +33,7 @@ __all__ = [
     "Tensor", "from_numpy", "from_dlpack", "Parameter", "ParameterTuple", "ops", "nn", "common",
     "save_checkpoint", "load_checkpoint", "load_param_into_net",
     "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit",
-    "grad", "value_and_grad", "no_grad", "GradOperation", "Stream", "Event", "current_stream",
+    "grad", "value_and_grad", "no_grad", "GradOperation", "Stream", "Event", "current_stream", "RaceError",
     "profiler", "device_info", "memory_stats", "reset_peak_memory_stats",
     "train", "Model", "dataset",
 ]

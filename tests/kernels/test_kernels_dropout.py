@@ -9,8 +9,8 @@ import pytest
 from kernel_testing import assert_same
 
 from gpucell.backend.kernel_ops import dropout, dropout2d
-from gpucell.backend.kernel_ops.dropout import set_state
 from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES
+from gpucell.backend.kernel_ops.dropout import set_state
 
 SHAPES_2D = [(2, 3, 5, 7), (1, 1, 1, 1), (3, 5, 1, 1), (2, 3, 0, 4), (0, 3, 2, 2), (2, 9, 33, 17)]
 SHAPES = [(1000,), (1,), (0,), (3, 7, 11), (1031,)]
