@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from functools import partial
 
 from gpucell import backend, random
 from gpucell.jit.fork_join import interleave, run_on_streams
@@ -178,9 +179,9 @@ class CudaGraphExecutor:
                     last = start + len(steps) == len(plan.steps)
                     items = interleave(steps, start, plan.syncs, last)
                     streams = self.runner.streams(plan.n_streams)
-                    run = (lambda items=items, streams=streams: run_on_streams(items, env, streams))
+                    run = partial(run_on_streams, items, env, streams)
                 else:
-                    run = (lambda steps=steps: run_steps(steps, env))
+                    run = partial(run_steps, steps, env)
                 with random.graph_draws(device) as draws:
                     graphs.append(self.runner.capture(run))
                 all_draws.append(draws if draws.total else None)
