@@ -64,6 +64,15 @@ def test_strided_views_need_no_copy(run):
     assert_close(matmul_bias(c, d), run(matmul_bias, c, d), 1e-5, 1e-5)
 
 
+def test_strided_bias(run):
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((5, 7)).astype(np.float32), rng.standard_normal((6, 7)).astype(np.float32)
+    bias = rng.standard_normal(12).astype(np.float32)[::2]  # every other element: stride 8 bytes
+    got = run(matmul_bias, a, b, bias, transpose_b=True)
+    assert_within(a.astype(np.float64) @ b.T + bias, got.astype(np.float64),
+                  _bound(a, b, bias, transpose_a=False, transpose_b=True, relu=False))
+
+
 def test_empty_and_k_zero(run):
     empty = np.ones((0, 4), np.float32)
     assert_same(matmul_bias(empty, np.ones((4, 3), np.float32)), run(matmul_bias, empty, np.ones((4, 3), np.float32)))

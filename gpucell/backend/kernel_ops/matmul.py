@@ -73,6 +73,8 @@ def matmul_bias(a, b, bias=None, transpose_a: bool = False, transpose_b: bool = 
     count = int(np.prod(batch, dtype=np.int64))
     a, (a_bs, a_ms, a_ks) = _strides(xp, a, transpose_a)
     b, (b_bs, b_ks, b_ns) = _strides(xp, b, transpose_b)
+    if bias is not None and not bias.flags.c_contiguous:
+        bias = xp.ascontiguousarray(bias)  # the kernel reads bias[n]: a strided view would read wrong elements
     tile = _choose_tile(m, n, count, launcher)
     bm, bn = tile[0], tile[1]
     grid = (-(-n // bn), -(-m // bm), min(count, 65535))
