@@ -1,7 +1,7 @@
 """Executors replay a Plan: step by step over arrays (CPU, and the GPU's fallback), or as CUDA graphs.
 
 The GPU executor warms a plan up once on its private stream, then captures every run of capturable
-steps into a graph; steps that cannot be captured (``Op.capturable`` False) run eagerly between
+steps into a graph; steps that cannot be captured (``is_capturable`` False) run eagerly between
 graph launches and count as graph breaks. Their results are copied into the buffers the next graph
 was captured reading, since a graph reads fixed addresses. Each call's outputs are copied out of
 the static buffers on the caller's stream, so call k's outputs survive call k+1. A capture that
@@ -24,6 +24,7 @@ from functools import partial
 from gpucell import backend, random
 from gpucell.jit.fork_join import interleave, run_on_streams
 from gpucell.jit.plan import Plan, run_steps
+from gpucell.ops._dispatch import is_capturable
 
 __all__ = ["CudaGraphExecutor", "ReplayExecutor", "make_executor"]
 
@@ -56,7 +57,7 @@ def _segments(steps) -> list[tuple[bool, int, tuple]]:
     """``steps`` cut into maximal runs of (capturable, position of the first, steps)."""
     out: list[tuple[bool, int, list]] = []
     for position, step in enumerate(steps):
-        capturable = step.op.capturable
+        capturable = is_capturable(step.op, step.attrs)
         if out and out[-1][0] == capturable:
             out[-1][2].append(step)
         else:
@@ -173,6 +174,18 @@ class CudaGraphExecutor:
         graphs, all_draws = [], []
         plan = self.plan
         device = "CPU" if xp is not backend.cupy else "GPU"
+        # The buffers the eager segments' results are copied into, all made before any capture:
+        # made between two captures they could take blocks of the first graph's scratch memory,
+        # which every replay of that graph writes again.
+        for capturable, _, steps in self.segments:
+            if not capturable:
+                for step in steps:
+                    outs = () if step.outs is None else (
+                        (step.outs,) if type(step.outs) is int else step.outs)
+                    for slot in outs:
+                        if slot in layout:
+                            shape, dtype = layout[slot]
+                            env[slot] = xp.empty(shape, dtype)
         for capturable, start, steps in self.segments:
             if capturable:
                 if plan.n_streams > 1:
@@ -187,16 +200,9 @@ class CudaGraphExecutor:
                 all_draws.append(draws if draws.total else None)
                 continue
             # Not run now: its in-place writes already happened in the warm-up. The graphs
-            # after it only need the addresses its results will be copied into.
+            # after it only need the addresses its results will be copied into (made above).
             graphs.append(None)
             all_draws.append(None)
-            for step in steps:
-                outs = () if step.outs is None else (
-                    (step.outs,) if type(step.outs) is int else step.outs)
-                for slot in outs:
-                    if slot in layout:
-                        shape, dtype = layout[slot]
-                        env[slot] = xp.empty(shape, dtype)
         self.env, self.graphs, self.draws = env, graphs, all_draws
 
     def held_bytes(self) -> int:

@@ -13,7 +13,7 @@ from gpucell import backend as _backend
 from gpucell import dtype as _dt
 from gpucell.tensor import Tensor
 
-__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc", "promotion_casts"]
+__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc", "promotion_casts", "is_capturable"]
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -38,7 +38,9 @@ class Op:
     names, where given); a recorded node that saved such a buffer makes the write an error (see
     gpucell.autograd), never a silently wrong gradient.
     ``capturable=False``: the GPU forward cannot run inside CUDA-graph capture (cuBLAS, a host
-    synchronisation), so a jit plan runs it eagerly between captured segments.
+    synchronisation), so a jit plan runs it eagerly between captured segments. A function of the
+    call's attributes decides per call, at trace time (indexing with slices can be captured, with
+    index arrays it cannot): see :func:`is_capturable`.
     """
 
     __slots__ = ("name", "cpu", "gpu", "backward", "promote", "differentiable", "multi_output",
@@ -46,7 +48,7 @@ class Op:
 
     def __init__(self, name: str, cpu, gpu=None, *, backward=None, promote: bool = False,
                  differentiable: bool = True, multi_output: bool = False, inplace: bool = False,
-                 writes=None, saves: str = "inputs", capturable: bool = True):
+                 writes=None, saves: str = "inputs", capturable=True):
         if saves not in _SAVES:
             raise ValueError(f"For 'Op' {name!r}, 'saves' must be one of {_SAVES}, but got {saves!r}.")
         self.name = name
@@ -63,6 +65,12 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
+
+
+def is_capturable(op: Op, attrs: dict) -> bool:
+    """Whether this call of ``op`` (with these attributes) can run inside CUDA-graph capture."""
+    capturable = op.capturable
+    return capturable(attrs) if callable(capturable) else capturable
 
 
 class _Hooks:

@@ -137,9 +137,14 @@ def _setitem_backward(ctx, g):
     return g_target, g_value
 
 
-# Integer-array indices are bounds-checked on the host and CuPy's scatter-add synchronises: none of
-# the three can run inside CUDA-graph capture, so a jit plan runs them between captured segments.
-GETITEM = Op("Getitem", _getitem, backward=_getitem_backward, saves="none", capturable=False)
-GETITEM_GRAD = Op("GetitemGrad", _getitem_grad, capturable=False)
+def _basic_index(attrs: dict) -> bool:
+    """Capturable when the index is basic (ints, slices, ..., None): then the three ops are copies
+    and fills. Index arrays are bounds-checked on the host and CuPy's scatter-add synchronises,
+    which CUDA-graph capture refuses, so a jit plan runs those between captured segments."""
+    return _is_basic(attrs["index"])
+
+
+GETITEM = Op("Getitem", _getitem, backward=_getitem_backward, saves="none", capturable=_basic_index)
+GETITEM_GRAD = Op("GetitemGrad", _getitem_grad, capturable=_basic_index)
 SETITEM = Op("Setitem", _setitem, backward=_setitem_backward, inplace=True, saves="none",
-             capturable=False)
+             capturable=_basic_index)

@@ -1,9 +1,10 @@
 """matmul (NumPy's semantics: batched, 1-D operands promoted) and bias_add.
 
-Float operands of at least 2 dims whose batch dims agree (or one operand 2-D) run the matmul
-kernel (kernels/matmul.cu, capturable, unlike cuBLAS); anything else uses the array library's
-matmul. ``transpose_a`` / ``transpose_b`` (the MatMul Primitive) swap the last two dims of an
-operand without a copy.
+Float operands run the matmul kernel (kernels/matmul.cu, capturable, unlike cuBLAS, which CuPy
+refuses inside CUDA-graph capture): a 1-D operand becomes a one-row (or one-column) matrix and
+batch dims that differ are broadcast first, so every float matmul stays inside a captured plan.
+Integer operands use the array library's matmul. ``transpose_a`` / ``transpose_b`` (the MatMul
+Primitive) swap the last two dims of an operand without a copy.
 """
 
 from __future__ import annotations
@@ -18,15 +19,29 @@ from gpucell.tensor import Tensor
 __all__ = ["matmul", "bias_add", "MATMUL", "BIAS_ADD", "check_matmul_shapes"]
 
 
-def _kernel_fits(a, b) -> bool:
-    if a.dtype.kind != "f" or a.ndim < 2 or b.ndim < 2:
-        return False
-    return a.ndim == 2 or b.ndim == 2 or a.shape[:-2] == b.shape[:-2]
+def _kernel_matmul(a, b, transpose_a: bool, transpose_b: bool):
+    """NumPy's matmul through the kernel: 1-D operands as matrices, differing batch dims broadcast."""
+    xp = array_module(a)
+    a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    if a_vec:
+        a = a.reshape(1, -1)
+    if b_vec:
+        b = b.reshape(-1, 1)
+    if a.ndim > 2 and b.ndim > 2 and a.shape[:-2] != b.shape[:-2]:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = xp.broadcast_to(a, batch + a.shape[-2:])
+        b = xp.broadcast_to(b, batch + b.shape[-2:])
+    out = kernel_ops.matmul_bias(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+    if a_vec:
+        out = out[..., 0, :]
+    if b_vec:
+        out = out[..., 0]
+    return out
 
 
 def _matmul(a, b, transpose_a=False, transpose_b=False):
-    if _kernel_fits(a, b):
-        return kernel_ops.matmul_bias(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return _kernel_matmul(a, b, transpose_a, transpose_b)
     xp = array_module(a)
     if transpose_a:
         a = xp.swapaxes(a, -1, -2)

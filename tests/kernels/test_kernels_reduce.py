@@ -15,6 +15,7 @@ from kernel_testing import assert_close, assert_same, assert_within, random_arra
 
 from gpucell.backend.kernel_ops import reduce
 from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES, acc_dtype
+
 # (shape, axis): rows, split rows, columns, all axes, 1 element, empty outputs and empty axes.
 CASES = [((7, 300), 1), ((3000,), None), ((2, 2500), -1), ((300, 45), 0), ((3, 70, 5), 1), ((4, 5, 6), None),
          ((1,), 0), ((1, 1), None), ((0, 4), 1), ((4, 0), 1), ((0, 4), 0)]

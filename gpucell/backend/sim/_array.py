@@ -35,6 +35,22 @@ class _Flags:
                 f"  OWNDATA : {self.owndata}")
 
 
+def _supported(dtype: np.dtype) -> np.dtype:
+    """``dtype`` if device memory can hold it, else CuPy's ValueError (cupy/_core/_dtype.pyx).
+    Without this check an object array would be NumPy pointers over raw device bytes: reading it
+    crashes the interpreter."""
+    if dtype.byteorder == ">":
+        raise ValueError(f"Unsupported dtype {dtype} with big-endian byte-order")
+    if dtype.kind in "biufc":
+        return dtype
+    if dtype.kind == "V" and dtype.subdtype is None and dtype.itemsize:
+        if dtype.hasobject:
+            raise ValueError(f"Unsupported dtype {dtype} because it contains references which cannot be "
+                             f"supported by CuPy.")
+        return dtype  # structured and opaque types (ml_dtypes' bfloat16) are plain bytes
+    raise ValueError(f"Unsupported dtype {dtype}")
+
+
 class ndarray:
     """Multi-dimensional array on the (simulated) GPU: ``ndarray(shape, dtype=float, memptr=None,
     strides=None, order='C')``."""
@@ -44,13 +60,16 @@ class ndarray:
     __hash__ = None
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
-        dtype = np.dtype(dtype)
+        dtype = _supported(np.dtype(dtype))
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
         if any(s < 0 for s in shape):
             raise ValueError(f"Negative dimensions are not allowed: {shape}")
         size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if memptr is None:
             memptr = _memory.alloc(size)
+        elif not isinstance(memptr, _memory.MemoryPointer):  # CuPy types the argument
+            raise TypeError(f"Argument 'memptr' has incorrect type (expected cupy.cuda.memory.MemoryPointer, "
+                            f"got {type(memptr).__name__})")
         base = memptr.memory
         h = np.ndarray(shape, dtype, buffer=base._buffer if base.size else np.empty(0, np.uint8),
                        offset=memptr.offset_in_memory if base.size else 0, strides=strides,
@@ -139,6 +158,13 @@ class ndarray:
                 hi += (extent - 1) * step
         return memory, lo, hi + h.itemsize
 
+    def _bytes(self) -> tuple:
+        """(Memory, lo, hi, view): ``_span``'s bytes and, when the array does not touch all of them
+        (a strided view), a NumPy view of the elements it does touch, for exact race checks."""
+        memory, lo, hi = self._span()
+        h = self._h
+        return memory, lo, hi, None if h.flags.c_contiguous or h.flags.f_contiguous else h.view()
+
     # -- conversions to the host (each a device-to-host copy and a sync of the current stream) -------
 
     def __array__(self, dtype=None, copy=None):
@@ -156,7 +182,7 @@ class ndarray:
                 raise TypeError(f"{out.dtype} array cannot be obtained from {self.dtype} array")
             if out.shape != self.shape:
                 raise ValueError(f"Shape mismatch. Expected shape: {self.shape}, actual shape: {out.shape}")
-        _launch.host_read("a device-to-host copy (get/asnumpy)", [self._span()], stream, blocking)
+        _launch.host_read("a device-to-host copy (get/asnumpy)", [self._bytes()], stream, blocking)
         if out is not None:
             out[...] = self._h
             return out
@@ -174,7 +200,7 @@ class ndarray:
             raise ValueError(f"Shape mismatch. Old shape: {self.shape}, new shape: {arr.shape}")
         h = self._h
         source = np.array(arr)  # pageable memory is staged at once, as cudaMemcpyAsync does
-        _launch.host_write("a host-to-device copy (set)", [self._span()], lambda: np.copyto(h, source), stream)
+        _launch.host_write("a host-to-device copy (set)", [self._bytes()], lambda: np.copyto(h, source), stream)
 
     def item(self):
         if self.size != 1:

@@ -100,11 +100,12 @@ def end(state: _clock.StreamState):
     capture.closed = True
     capture.end_serial = _clock.next_serial()
     _active.discard(capture)
+    steps, capture.steps, capture.histories = capture.steps, [], {}  # events keep the Capture: not its memory
     if capture.invalid is not None:
         raise CUDARuntimeError(CAPTURE_INVALIDATED, capture.invalid)
     if unjoined:
         raise CUDARuntimeError(CAPTURE_UNJOINED, f"not joined back: {', '.join(unjoined)}")
-    return Graph(capture)
+    return Graph._of(steps, capture.end_serial)
 
 
 def any_capturing() -> bool:
@@ -151,49 +152,66 @@ def _describe(where) -> str:
 
 
 class Graph:
-    """A captured CUDA graph (``cupy.cuda.Graph``): made only by ``Stream.end_capture``."""
+    """A captured CUDA graph (``cupy.cuda.Graph``): made only by ``Stream.end_capture``.
 
-    def __init__(self, capture: Capture):
-        self._steps = capture.steps
-        self._end_serial = capture.end_serial
+    It holds its replay and weak references to the memory it touches, never the arrays: as in
+    CuPy, dropping an array frees its block to the pool even though a graph still uses it, and the
+    launch then reports that (instead of the graph silently keeping the block for itself).
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError("currently this class cannot be initiated by the user and must be created via "
+                                  "stream capture")
+
+    @classmethod
+    def _of(cls, steps: list, end_serial: int) -> Graph:
+        graph = cls.__new__(cls)
+        graph._runs = [run for run, _, _ in steps if run is not None]
+        graph._end_serial = end_serial
         touched: dict = {}
-        for _, accesses, _ in capture.steps:
+        for _, accesses, _ in steps:
             for memory, lo, hi, write in accesses:
-                key = (memory, lo, hi)
+                key = (weakref.ref(memory), memory.ptr, lo, hi)
                 touched[key] = touched.get(key, False) or write
-        self._touched = [(memory, lo, hi, write) for (memory, lo, hi), write in touched.items()]
+        graph._touched = [(ref, ptr, lo, hi, write) for (ref, ptr, lo, hi), write in touched.items()]
+        return graph
 
     def launch(self, stream=None) -> None:
         """Replays the captured work on ``stream`` (the current stream by default)."""
         from gpucell.backend.sim import _launch, _streams
 
         state = _streams.state_of(stream)
-        for memory, lo, hi, _ in self._touched:
-            if getattr(memory, "released", False):
-                raise CUDARuntimeError(ILLEGAL_ADDRESS, f"the graph uses device memory {memory.ptr + lo:#x} that "
-                                                        f"was freed (free_all_blocks) after the capture")
-            for (a_lo, a_hi), serial in memory.allocations.items():
-                if serial > self._end_serial and a_lo < hi and lo < a_hi:
+        reads, writes = [], []
+        for ref, ptr, lo, hi, write in self._touched:
+            memory = ref()
+            if memory is None or memory.released:
+                raise CUDARuntimeError(ILLEGAL_ADDRESS, f"the graph uses device memory {ptr + lo:#x} that was "
+                                                        f"freed (free_all_blocks, cudaFree) after the capture")
+            for (a_lo, a_hi), (serial, in_capture) in memory.allocations.items() if write else ():
+                # A live array the pool made since the capture, outside any capture, in memory the
+                # graph writes: the replay would overwrite its data. Blocks reused and freed again
+                # are fine, and so are buffers of graphs captured later, which share scratch memory
+                # with this one as graphs captured in sequence do (each replay rewrites them).
+                if serial > self._end_serial and not in_capture and a_lo < hi and lo < a_hi:
                     raise RaceError(
-                        f"Graph.launch: the graph reads or writes device memory {memory.ptr + lo:#x} "
-                        f"({hi - lo} bytes), which the memory pool has handed to a new array since the capture; "
-                        f"the replay would overwrite that array. Keep the capture's buffers (its private pool) "
-                        f"to the graph alone.")
-        steps = self._steps
+                        f"Graph.launch: the graph writes device memory {memory.ptr + lo:#x} "
+                        f"({hi - lo} bytes), which the memory pool has handed to a new, still live array since "
+                        f"the capture; the replay would overwrite that array. Keep the capture's buffers (its "
+                        f"private pool) to the graph alone.")
+            (writes if write else reads).append((memory, lo, hi))
+        runs = self._runs
 
         def replay():
-            for run, _, _ in steps:
-                if run is not None:
-                    run()
+            for run in runs:
+                run()
 
-        _launch.launch("Graph.launch", [(m, lo, hi) for m, lo, hi, w in self._touched if not w],
-                       [(m, lo, hi) for m, lo, hi, w in self._touched if w], replay, state=state)
+        _launch.launch("Graph.launch", reads, writes, replay, state=state)
 
     def upload(self, stream=None) -> None:
         return None
 
     def debug_dot_str(self, flags=0) -> str:
-        return f"digraph {{ // {len(self._steps)} simulated nodes\n}}\n"
+        return f"digraph {{ // {len(self._runs)} simulated nodes\n}}\n"
 
 
 def refuse_in_capture(state: _clock.StreamState, message: str, error=RuntimeError) -> None:

@@ -15,8 +15,18 @@ __all__ = ["ufunc", "FUNCTIONS", "UFUNCS", "asarray", "array", "asnumpy", "ascon
            "empty", "empty_like", "from_dlpack", "get_array_module", "copyto", "where"]
 
 
+_UFUNC_KEYWORDS = ("out", "dtype", "casting")  # all that CuPy's ufunc.__call__ takes (NumPy's `where` is not)
+
+
+def _check_ufunc_keywords(kwargs: dict) -> None:
+    unknown = {key: value for key, value in kwargs.items() if key not in _UFUNC_KEYWORDS}
+    if unknown:
+        raise TypeError(f"Wrong arguments {unknown}")
+
+
 class ufunc:
-    """A universal function over simulated device arrays (see ``cupy.ufunc``)."""
+    """A universal function over simulated device arrays (see ``cupy.ufunc``): it takes CuPy's
+    arguments only, ``(x1, ..., [out1, ...], /, out=None, *, casting='same_kind', dtype=None)``."""
 
     def __init__(self, np_ufunc: np.ufunc, name: str | None = None):
         self._np = np_ufunc
@@ -28,9 +38,13 @@ class ufunc:
         return f"<ufunc '{self.name}'>"
 
     def __call__(self, *args, **kwargs):
+        _check_ufunc_keywords(kwargs)
+        if not self.nin <= len(args) <= self.nargs:
+            raise TypeError(f"Wrong number of arguments for '{self.name}'. It must be either {self.nin} or "
+                            f"{self.nargs} (with outputs), but given {len(args)}.")
         if len(args) > self.nin:
-            if "out" in kwargs:
-                raise TypeError(f"{self.name}: cannot specify 'out' as both a positional and keyword argument")
+            if kwargs.get("out") is not None:
+                raise ValueError("Cannot specify 'out' as both a positional and keyword argument")
             outs = args[self.nin:]
             kwargs["out"] = outs[0] if len(outs) == 1 else tuple(outs)
             args = args[:self.nin]
@@ -40,6 +54,7 @@ class ufunc:
         return call(f"cupy.{self.name}", self._np, args, kwargs, sequences=False)
 
     def outer(self, A, B, **kwargs):
+        _check_ufunc_keywords(kwargs)
         return call(f"cupy.{self.name}.outer", self._np.outer, (A, B), kwargs, sequences=False)
 
     def reduce(self, array, axis=0, dtype=None, out=None, keepdims=False):

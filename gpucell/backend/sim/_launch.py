@@ -13,12 +13,35 @@ from gpucell.backend.sim import _capture, _clock, _streams
 from gpucell.backend.sim._errors import CAPTURE_IMPLICIT, CUDARuntimeError
 from gpucell.backend.sim._memory import site
 
-__all__ = ["launch", "span", "host_read", "host_write"]
+__all__ = ["launch", "check", "span", "host_read", "host_write"]
 
 
 def span(array) -> tuple:
     """(memory, lo, hi): the bytes an ndarray view covers (from its lowest to its highest byte)."""
     return array._span()
+
+
+def _ranges(reads, writes) -> list:
+    """(memory, lo, hi, write, view) of an operation's non-empty reads and writes, each given as
+    (memory, lo, hi) or, for a strided array view that touches only some of those bytes,
+    (memory, lo, hi, view) (see ndarray._bytes)."""
+    return ([(r[0], r[1], r[2], False, r[3] if len(r) > 3 else None) for r in reads if r[2] > r[1]]
+            + [(r[0], r[1], r[2], True, r[3] if len(r) > 3 else None) for r in writes if r[2] > r[1]])
+
+
+def check(what: str, reads, writes, state: _clock.StreamState | None = None) -> None:
+    """Raises RaceError if ``launch`` of these accesses would, but queues and records nothing: an
+    operation that writes in place checks first, so a refused one leaves memory as it was."""
+    if state is None:
+        state = _streams.current_state()
+    capture = state.capture
+    if capture is not None and capture.invalid is not None:
+        return
+    clock = _clock.prepare(state)
+    where = site()
+    for memory, lo, hi, write, view in _ranges(reads, writes):
+        memory.check(lo, hi, write, state, clock, what, where,
+                     history=None if capture is None else capture.history(memory), view=view)
 
 
 def launch(what: str, reads, writes, run, state: _clock.StreamState | None = None) -> None:
@@ -28,28 +51,26 @@ def launch(what: str, reads, writes, run, state: _clock.StreamState | None = Non
     capture = state.capture
     if state.legacy and _capture._active:
         _capture.refuse_legacy_sync(state.device, f"{what} on the legacy default stream")
+    if capture is not None and capture.invalid is not None:
+        return  # CUDA records nothing more into an invalidated capture
+    ranges = _ranges(reads, writes)
     clock = _clock.prepare(state)
-    epoch = _clock.tick(state)
     where = site()
+    # Every range is checked before anything is recorded or run: an operation refused with a
+    # RaceError leaves no trace (no half-recorded accesses, no tick of its stream, no effect).
+    for memory, lo, hi, write, view in ranges:
+        memory.check(lo, hi, write, state, clock, what, where,
+                     history=None if capture is None else capture.history(memory), view=view)
+    epoch = _clock.tick(state)
     if capture is None:
-        for memory, lo, hi in reads:
-            if hi > lo:
-                memory.access(lo, hi, False, state, epoch, clock, what, where)
-        for memory, lo, hi in writes:
-            if hi > lo:
-                memory.access(lo, hi, True, state, epoch, clock, what, where)
+        for memory, lo, hi, write, view in ranges:
+            memory.record(lo, hi, write, state, epoch, clock, what, where, view=view)
         if run is not None:
             run()
         return
-    if capture.invalid is not None:
-        return  # CUDA records nothing more into an invalidated capture
-    accesses = []
-    for write, ranges in ((False, reads), (True, writes)):
-        for memory, lo, hi in ranges:
-            if hi > lo:
-                memory.access(lo, hi, write, state, epoch, clock, what, where, history=capture.history(memory))
-                accesses.append((memory, lo, hi, write))
-    capture.record(state, epoch, run, accesses, what)
+    for memory, lo, hi, write, view in ranges:
+        memory.record(lo, hi, write, state, epoch, clock, what, where, history=capture.history(memory), view=view)
+    capture.record(state, epoch, run, [(memory, lo, hi, write) for memory, lo, hi, write, _ in ranges], what)
 
 
 def host_read(what: str, ranges, stream=None, blocking: bool = True) -> None:

@@ -84,15 +84,18 @@ def _short(path: str) -> str:
 
 
 class Access:
-    """One operation's access to a byte range: kept until a later access makes it redundant."""
+    """One operation's access to a byte range: kept until a later access makes it redundant.
+    ``view``: None when the operation touches every byte of [lo, hi), else the NumPy view of the
+    elements it touches (a strided view), so that interleaved views are not taken for overlapping."""
 
-    __slots__ = ("lo", "hi", "write", "stream", "epoch", "what", "where", "label")
+    __slots__ = ("lo", "hi", "write", "stream", "epoch", "what", "where", "label", "view")
 
-    def __init__(self, lo, hi, write, stream: _clock.StreamState, epoch, what, where):
+    def __init__(self, lo, hi, write, stream: _clock.StreamState, epoch, what, where, view=None):
         self.lo, self.hi, self.write = lo, hi, write
         self.stream, self.epoch = stream.id, epoch
         self.label = stream.label
         self.what, self.where = what, where
+        self.view = view
 
     def describe(self) -> str:
         kind = "wrote" if self.write else "read"
@@ -140,7 +143,7 @@ class Memory:
         self._buffer = raw[shift:shift + size]
         self.ptr = raw.ctypes.data + shift
         self.history: list[Access] = []
-        self.allocations: dict[tuple[int, int], int] = {}  # (lo, hi) -> serial of its last allocation
+        self.allocations: dict[tuple[int, int], tuple] = {}  # (lo, hi) -> (serial, made in a capture)
         self.released = False  # given back to the driver (cudaFree) while something still holds it
         if size:
             _register(self)
@@ -162,23 +165,38 @@ class Memory:
 
     # -- happens-before ------------------------------------------------------------------------
 
+    def _overlaps(self, lo: int, hi: int, view, old: Access) -> bool:
+        """Whether bytes [lo, hi) (only ``view``'s elements, if given) meet ``old``'s bytes."""
+        if old.hi <= lo or old.lo >= hi:
+            return False
+        if view is None and old.view is None:
+            return True
+        # Strided views (x[:, :k] and x[:, k:], x[::2] and x[1::2]) interleave without sharing a
+        # byte: on a GPU two streams may write them at once. NumPy tells exactly (too hard: assume so).
+        mine = view if view is not None else self._buffer[lo:hi]
+        theirs = old.view if old.view is not None else self._buffer[old.lo:old.hi]
+        try:
+            return np.shares_memory(mine, theirs, max_work=10_000)
+        except np.exceptions.TooHardError:
+            return True
+
     def check(self, lo: int, hi: int, write: bool, state: _clock.StreamState, clock: dict, what: str,
-              where: tuple, history: list | None = None) -> None:
+              where: tuple, history: list | None = None, view=None) -> None:
         """Raises RaceError if an earlier access of bytes [lo, hi) that conflicts with this one (at
         least one of the two writes) is not ordered before an operation of ``clock``; records nothing."""
         for old in self.history if history is None else history:
-            if old.lo < hi and lo < old.hi and (write or old.write) and clock.get(old.stream, 0) < old.epoch:
+            if (write or old.write) and clock.get(old.stream, 0) < old.epoch and self._overlaps(lo, hi, view, old):
                 raise RaceError(_race_message(self, lo, hi, write, state, what, where, old))
 
     def access(self, lo: int, hi: int, write: bool, state: _clock.StreamState, epoch: int, clock: dict,
-               what: str, where: tuple, history: list | None = None) -> None:
+               what: str, where: tuple, history: list | None = None, view=None) -> None:
         """Checks an access of bytes [lo, hi) by the operation (state, epoch) against earlier ones
         and records it. Raises RaceError if an earlier conflicting access is not ordered before it."""
-        self.check(lo, hi, write, state, clock, what, where, history)
-        self.record(lo, hi, write, state, epoch, clock, what, where, history)
+        self.check(lo, hi, write, state, clock, what, where, history, view)
+        self.record(lo, hi, write, state, epoch, clock, what, where, history, view)
 
     def record(self, lo: int, hi: int, write: bool, state: _clock.StreamState, epoch: int, clock: dict,
-               what: str, where: tuple, history: list | None = None) -> None:
+               what: str, where: tuple, history: list | None = None, view=None) -> None:
         """Records an access that ``check`` has passed."""
         records = self.history if history is None else history
         keep = []
@@ -188,10 +206,11 @@ class Memory:
                 continue
             before = clock.get(old.stream, 0) >= old.epoch
             # An access ordered before a new one that covers it, and conflicts with no more than the
-            # new one does, can no longer be the first to race with anything: drop it.
-            if not (before and lo <= old.lo and old.hi <= hi and (write or not old.write)):
+            # new one does, can no longer be the first to race with anything: drop it. (A strided
+            # new access covers nothing for sure: it may skip the old one's bytes.)
+            if not (before and view is None and lo <= old.lo and old.hi <= hi and (write or not old.write)):
                 keep.append(old)
-        keep.append(Access(lo, hi, write, state, epoch, what, where))
+        keep.append(Access(lo, hi, write, state, epoch, what, where, view))
         if history is None:
             self.history = keep
         else:
@@ -223,7 +242,8 @@ class Memory:
             self.history.append(Access(lo, hi, True, state, epoch, f"the pool's reuse of the block for {what}",
                                        where))
         serial = _clock.next_serial()
-        self.allocations[(lo, hi)] = serial
+        # Allocations made inside a capture belong to that graph, whose replays rewrite them.
+        self.allocations[(lo, hi)] = (serial, state.capture is not None)
         for key in [k for k in self.allocations if lo <= k[0] and k[1] <= hi and k != (lo, hi)]:
             del self.allocations[key]
 
@@ -377,6 +397,8 @@ class PooledMemory:
         pool = self.pool() if self.pool is not None else None
         if pool is not None and self.chunk is not None:
             _hooks.free_pre(self.size, self.ptr, id(self))
+            # No longer a live allocation: a graph may write this memory again (see Graph.launch).
+            self.memory.allocations.pop((self.offset, self.offset + self.size), None)
             pool._free(self.chunk)
             _hooks.free_post(self.size, self.ptr, id(self))
         self.chunk = None

@@ -21,7 +21,9 @@ _SCALARS = (int, float, bool, complex)
 
 
 def _operand_ok(other) -> bool:
-    return type(other) is ndarray or isinstance(other, (_SCALARS, np.generic))
+    # NumPy arrays and sequences go to the ufunc too, which refuses them with CuPy's TypeError
+    # ("Unsupported type ..."), as CuPy's operators do; other objects get their reflected method.
+    return type(other) is ndarray or isinstance(other, (_SCALARS, np.generic, np.ndarray, list, tuple))
 
 
 def _binary(name: str):
@@ -88,13 +90,13 @@ def setitem(self, key, value):
 
         def assign(t, v):
             t[...] = v
-        call("ndarray.__setitem__", assign, (target, value), {}, writes=(target,))
+        call("ndarray.__setitem__", assign, (target, value), {}, overwrites=(target,))
         return
     key = _device_index(key)
 
     def scatter(h, k, v):
         h[k] = v
-    call("ndarray.__setitem__", scatter, (self, key, value), {}, writes=(self,))
+    call("ndarray.__setitem__", scatter, (self, key, value), {}, overwrites=(self,))
 
 
 def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
@@ -125,7 +127,7 @@ def transpose(self, *axes):
 def fill(self, value):
     def run(h):
         h.fill(value)
-    call("ndarray.fill", run, (self,), {}, writes=(self,))
+    call("ndarray.fill", run, (self,), {}, overwrites=(self,))
 
 
 def sort(self, axis=-1, kind=None):
@@ -177,8 +179,11 @@ def install() -> None:
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     fn = UFUNCS.get(ufunc.__name__)
-    if fn is None or any(isinstance(x, np.ndarray) for x in inputs):
+    if fn is None:
         return NotImplemented
+    for x in inputs:
+        if isinstance(x, np.ndarray):  # numpy.add(host, device): CuPy's ufunc refuses the host array
+            raise TypeError(f"Unsupported type {type(x)}")
     if isinstance(kwargs.get("out"), tuple) and len(kwargs["out"]) == 1:
         kwargs["out"] = kwargs["out"][0]
     target = fn if method == "__call__" else getattr(fn, method, None)

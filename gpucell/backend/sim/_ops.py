@@ -44,13 +44,18 @@ def unwrap(value, arrays: list, allow_sequences: bool = True):
 
 def _owner(h: np.ndarray, arrays: list) -> ndarray | None:
     """The input whose memory ``h`` views, or None if ``h`` is fresh data."""
+    index = _viewed(h, [array._mp.memory for array in arrays])
+    return None if index is None else arrays[index]
+
+
+def _viewed(h: np.ndarray, memories: list) -> int | None:
+    """The index of the Memory in ``memories`` that ``h`` views, or None if ``h`` is fresh data."""
     if h.base is None or not h.size:
         return None
     address = h.ctypes.data
-    for array in arrays:
-        memory = array._mp.memory
+    for index, memory in enumerate(memories):
         if memory.ptr <= address < memory.ptr + memory.size:
-            return array
+            return index
     return None
 
 
@@ -83,15 +88,19 @@ def _wrap(result, inputs: list, out_arrays: list, fresh: list, capturing: bool, 
 
 
 def call(what: str, func, args: tuple, kwargs: dict, kind: str = FRESH, sequences: bool = True,
-         writes: tuple = ()):
+         writes: tuple = (), overwrites: tuple = ()):
     """Runs ``func`` (a function of NumPy arrays) as one operation on the current stream.
 
     ``writes``: arrays among the arguments that ``func`` modifies in place (``out=`` is found by
-    itself). An operation whose results are all views of its inputs queues no work at all.
+    itself); ``overwrites``: arrays among the arguments that it writes without reading them (fill,
+    assignment), so they are not reads of the operation. An operation whose results are all views
+    of its inputs queues no work at all.
     """
     inputs: list[ndarray] = []
     hargs = [unwrap(a, inputs, sequences) for a in args]
-    out_arrays: list[ndarray] = list(writes)
+    if overwrites:
+        inputs = [a for a in inputs if not any(a is o for o in overwrites)]
+    out_arrays: list[ndarray] = list(writes) + list(overwrites)
     hkwargs = {}
     for key, value in kwargs.items():
         if key == "out" and value is not None:
@@ -109,14 +118,18 @@ def call(what: str, func, args: tuple, kwargs: dict, kind: str = FRESH, sequence
     elif kind is SYNC and state.capture is not None:
         raise RuntimeError("the current stream is capturing, so D2H transfers are disallowed")
     if state.capture is None:
+        if out_arrays:
+            # The computation writes in place as it runs: check the order first, so that an
+            # operation refused with RaceError leaves the memory as it was.
+            _launch.check(what, [a._bytes() for a in inputs], [a._bytes() for a in out_arrays], state)
         with np.errstate(all="ignore"):
             result = func(*hargs, **hkwargs)
         fresh: list = []
         wrapped = _wrap(result, inputs, out_arrays, fresh, False)
         if not fresh and not out_arrays:
             return wrapped  # views only: metadata, no device work
-        reads = [a._span() for a in inputs]
-        written = [a._span() for a in out_arrays] + [a._span() for a, _ in fresh]
+        reads = [a._bytes() for a in inputs]
+        written = [a._bytes() for a in out_arrays] + [a._bytes() for a, _ in fresh]
         if kind is SYNC:
             _launch.host_read(what, reads)
             _launch.launch(what, [], written, None, state)
@@ -141,21 +154,26 @@ def call(what: str, func, args: tuple, kwargs: dict, kind: str = FRESH, sequence
     if not fresh and not out_arrays:
         return wrapped
     targets = [array._h for array, _ in fresh]
+    # The replay holds the NumPy views and the Memory, never the arrays: CuPy's Graph keeps no array
+    # alive, so once the user drops one the pool may hand its block to a new array, and Graph.launch
+    # must be able to see that (holding the arrays here hid that bug class).
+    input_memories = [a._mp.memory for a in inputs]
+    out_views = [a._h for a in out_arrays]
 
     def run():
         with np.errstate(all="ignore"):
             result = func(*hargs, **hkwargs)
         if targets:
-            for target, value in zip(targets, _fresh_parts(result, inputs, out_arrays)):
+            for target, value in zip(targets, _fresh_parts(result, input_memories, out_views)):
                 target[...] = value
 
-    reads = [a._span() for a in inputs]
-    written = [a._span() for a in out_arrays] + [a._span() for a, _ in fresh]
+    reads = [a._bytes() for a in inputs]
+    written = [a._bytes() for a in out_arrays] + [a._bytes() for a, _ in fresh]
     _launch.launch(what, reads, written, run, state)
     return wrapped
 
 
-def _fresh_parts(result, inputs: list, out_arrays: list) -> list:
+def _fresh_parts(result, input_memories: list, out_views: list) -> list:
     """The fresh (not a view, not ``out``) arrays of a result, in _wrap's order."""
     parts = []
 
@@ -164,7 +182,7 @@ def _fresh_parts(result, inputs: list, out_arrays: list) -> list:
             for item in r:
                 visit(item)
         elif isinstance(r, _ndarray_type):
-            if any(r is out._h for out in out_arrays) or _owner(r, inputs) is not None:
+            if any(r is out for out in out_views) or _viewed(r, input_memories) is not None:
                 return
             parts.append(r)
         elif isinstance(r, np.generic):
@@ -178,7 +196,9 @@ def wrap_host(what: str, host: np.ndarray, stream=None) -> ndarray:
     """A new device array holding a copy of the host array ``host`` (a host-to-device copy)."""
     host = np.array(host, copy=True, order="C") if not host.flags.c_contiguous or host.base is not None \
         else host.copy()
+    if host.dtype.byteorder == ">":
+        host = host.astype(host.dtype.newbyteorder("<"))  # CuPy byte-swaps host data (normalize_dtype)
     array = empty_array(host.shape, host.dtype, poison=False)
     h = array._h
-    _launch.host_write(what, [array._span()], lambda: np.copyto(h, host), stream)
+    _launch.host_write(what, [array._bytes()], lambda: np.copyto(h, host), stream)
     return array

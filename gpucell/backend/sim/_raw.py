@@ -97,12 +97,16 @@ class RawKernel:
             self._library = _library(self.code, (self.name,))
         return self._library
 
-    def __call__(self, grid, block, args, *, shared_mem=0):
+    def __call__(self, grid, block, args, *, shared_mem=0, stream=None):
+        """Launches the kernel on ``stream`` (the current stream by default), as CuPy's does."""
+        from gpucell.backend.sim import _streams
+
         library = self._lib()
         grid, block = _dims("grid", grid), _dims("block", block)
         _check_launch(self.name, grid, block, shared_mem)
-        if not isinstance(args, tuple):
+        if not isinstance(args, (tuple, list)):  # CuPy iterates any sequence; the docs say tuple
             raise TypeError(f"For RawKernel '{self.name}', 'args' must be a tuple, but got {type(args).__name__}")
+        state = _streams.state_of(stream)
         params = library.signature(self.name)
         if len(args) != len(params):
             raise TypeError(f"For RawKernel '{self.name}', the kernel takes {len(params)} arguments, "
@@ -118,22 +122,25 @@ class RawKernel:
             except RuntimeError as exc:
                 raise CUDADriverError(str(exc)) from exc
 
-        _launch.launch(f"RawKernel {name}", reads, writes, run)
+        _launch.launch(f"RawKernel {name}", reads, writes, run, state)
 
 
 def _dims(what: str, value) -> tuple[int, int, int]:
-    dims = (value,) if isinstance(value, (int, np.integer)) else tuple(value)
-    if not 1 <= len(dims) <= 3:
-        raise ValueError(f"{what} must be an int or a tuple of 1 to 3 ints, but got {value!r}")
-    return tuple(int(d) for d in dims) + (1,) * (3 - len(dims))
+    # CuPy's Function.__call__ types grid and block as `tuple`: an int or a list is a TypeError
+    # there, so the simulator refuses it too (code that passed here would fail on a GPU).
+    if not isinstance(value, tuple):
+        raise TypeError(f"Argument '{what}' has incorrect type (expected tuple, got {type(value).__name__})")
+    if not 1 <= len(value) <= 3 or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                                          for d in value):
+        raise ValueError(f"{what} must be a tuple of 1 to 3 ints, but got {value!r}")
+    # CuPy launches max(1, d) along each dimension: a 0 (an empty input's block count) runs one block.
+    return tuple(max(1, int(d)) for d in value) + (1,) * (3 - len(value))
 
 
 def _check_launch(name: str, grid: tuple, block: tuple, shared_mem: int) -> None:
     threads = block[0] * block[1] * block[2]
     problem = None
-    if min(grid) < 1 or min(block) < 1:
-        problem = f"grid {grid} and block {block} must be positive"
-    elif threads > 1024:
+    if threads > 1024:
         problem = f"block {block} has {threads} threads, more than 1024"
     elif block[2] > 64:
         problem = f"block.z = {block[2]} is more than 64"
@@ -145,7 +152,7 @@ def _check_launch(name: str, grid: tuple, block: tuple, shared_mem: int) -> None
         raise CUDADriverError(f"CUDA_ERROR_INVALID_VALUE: invalid argument (launching '{name}': {problem})")
 
 
-def _python_scalar(value) -> np.generic:
+def _python_scalar(value, where: str) -> np.generic:
     if isinstance(value, bool):
         return np.bool_(value)
     if isinstance(value, int):
@@ -154,7 +161,9 @@ def _python_scalar(value) -> np.generic:
         return np.float64(value)
     if isinstance(value, complex):
         return np.complex128(value)
-    raise TypeError(f"Unsupported type {type(value)}")
+    # CuPy says only "Unsupported type <class ...>": name the kernel and the argument too.
+    raise TypeError(f"{where} has an unsupported type {type(value).__name__} (Unsupported type {type(value)}): pass "
+                    f"a cupy.ndarray for a pointer, a NumPy scalar of the parameter's C type for a value")
 
 
 def _argument(kernel: str, index: int, arg, param, reads: list, writes: list):
@@ -184,7 +193,7 @@ def _argument(kernel: str, index: int, arg, param, reads: list, writes: list):
     elif isinstance(arg, np.generic):
         value = arg
     else:
-        value = _python_scalar(arg)
+        value = _python_scalar(arg, where)
     if param.kind != "value":
         raise TypeError(f"{where} is a {value.dtype.itemsize}-byte {value.dtype} value, but the kernel's "
                         f"parameter {index} is a pointer (pass a cupy.ndarray)")

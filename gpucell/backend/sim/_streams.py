@@ -70,7 +70,7 @@ class _BaseStream:
         state = self._sim_state()
         if state.capture is not None:
             state.capture.refuse("query of a capturing stream", CAPTURE_UNSUPPORTED)
-        _clock.host_merge(_clock.prepare(state))
+        _clock.host_merge(_queued(state))
         return True
 
     def synchronize(self) -> None:
@@ -78,29 +78,45 @@ class _BaseStream:
         host_sync(self._sim_state(), "Stream.synchronize")
 
     def add_callback(self, callback, arg) -> None:
-        self.synchronize()
-        callback(self, 0, arg)
+        """Queues ``callback(stream, status, arg)`` after the stream's work (not capturable)."""
+        from gpucell.backend.sim import _launch
+
+        state = self._sim_state()
+        if state.capture is not None:
+            state.capture.refuse("Stream.add_callback (cudaStreamAddCallback) while capturing",
+                                 CAPTURE_UNSUPPORTED)
+        _launch.launch("Stream.add_callback", [], [], lambda: callback(self, 0, arg), state)
 
     def launch_host_func(self, callback, arg) -> None:
-        self.synchronize()
-        callback(arg)
+        """Queues ``callback(arg)`` after the stream's work (recorded into a capture, as in CuPy).
+
+        A stream operation, not a host synchronisation: the calling thread does not wait, so it
+        learns nothing of the stream's progress (the simulator runs the callback when queued, after
+        the earlier work, which it has already run)."""
+        from gpucell.backend.sim import _launch
+
+        _launch.launch("Stream.launch_host_func", [], [], lambda: callback(arg), self._sim_state())
 
     def record(self, event=None):
         """Records an event on the stream (a new Event when none is given)."""
         if event is None:
             event = Event()
+        _check_event("Stream.record", event)
         event.record(self)
         return event
 
     def wait_event(self, event) -> None:
         """Later work on this stream starts after ``event``'s work."""
+        _check_event("Stream.wait_event", event)
         state = self._sim_state()
         if event._clock is None:
             return  # waiting for a never-recorded event is a no-op in CUDA
-        if event._capture is not None and state.capture is None:
+        if event._capture is not None and state.capture is not event._capture:
             if event._capture.closed:
                 return
-            event._capture.join(state)  # a fork into the capture: this stream now records into it
+            # A fork into the capture: this stream records into it from now on. A stream of another
+            # capture would merge two capture sequences, which join refuses as CUDA does.
+            event._capture.join(state)
         _clock.merge(state.clock, event._clock)
 
     def begin_capture(self, mode=None) -> None:
@@ -214,7 +230,15 @@ def host_sync(state: _clock.StreamState, what: str) -> None:
         raise CUDARuntimeError(CAPTURE_UNSUPPORTED, f"{what} on a capturing stream")
     if state.legacy:
         _capture.refuse_legacy_sync(state.device, what)
-    _clock.host_merge(_clock.prepare(state))
+    _clock.host_merge(_queued(state))
+
+
+def _queued(state: _clock.StreamState) -> dict:
+    """What waiting for ``state`` waits for: the work queued on it so far. A blocking stream's
+    implicit wait for the legacy stream belongs to its next operation, so its synchronisation does
+    not cover legacy work queued since its last one (``prepare`` would add that: the host would
+    miss a race). The legacy stream keeps the conservative view (it waits for blocking streams)."""
+    return _clock.prepare(state) if state.legacy else state.clock
 
 
 class Event:
@@ -259,9 +283,19 @@ class Event:
             _clock.host_merge(self._clock)
 
 
+def _check_event(what: str, event) -> None:
+    # CuPy would fail deep inside with an AttributeError ('int' object has no attribute 'ptr').
+    if not isinstance(event, Event):
+        raise TypeError(f"For '{what}', 'event' must be a cupy.cuda.Event, but got {type(event).__name__}")
+
+
 def get_elapsed_time(start_event: Event, end_event: Event) -> float:
     """Milliseconds between two recorded events: on the simulator, host time between the two records
     (the simulator runs the work when it is queued), a figure about the simulation, not a GPU."""
+    for name, event in (("start_event", start_event), ("end_event", end_event)):
+        if not isinstance(event, Event):  # CuPy types the arguments
+            raise TypeError(f"Argument '{name}' has incorrect type (expected cupy.cuda.Event, got "
+                            f"{type(event).__name__})")
     for event in (start_event, end_event):
         if event._time is None or not event._timing:
             raise CUDARuntimeError(("cudaErrorInvalidResourceHandle", "invalid resource handle"),

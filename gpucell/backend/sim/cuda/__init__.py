@@ -9,7 +9,6 @@ from gpucell.backend.sim._memory import (
     Memory,
     MemoryPointer,
     MemoryPool,
-    OutOfMemoryError,
     PinnedMemoryPool,
     alloc,
     alloc_pinned_memory,
@@ -18,12 +17,12 @@ from gpucell.backend.sim._memory import (
     using_allocator,
 )
 from gpucell.backend.sim._streams import Event, ExternalStream, Stream, get_current_stream, get_elapsed_time
-from gpucell.backend.sim.cuda import compiler, driver, nvtx, runtime
+from gpucell.backend.sim.cuda import compiler, driver, memory, nvtx, runtime
 
 __all__ = ["Device", "Event", "ExternalStream", "Graph", "Memory", "MemoryHook", "MemoryPointer", "MemoryPool",
-           "OutOfMemoryError", "PinnedMemoryPool", "Stream", "alloc", "alloc_pinned_memory", "compiler", "driver",
-           "get_allocator", "get_current_stream", "get_device_id", "get_elapsed_time", "is_available", "nvtx",
-           "runtime", "set_allocator", "using_allocator"]
+           "PinnedMemoryPool", "Stream", "alloc", "alloc_pinned_memory", "compiler", "driver", "get_allocator",
+           "get_current_stream", "get_device_id", "get_elapsed_time", "is_available", "memory", "nvtx", "runtime",
+           "set_allocator", "using_allocator"]
 
 
 def is_available() -> bool:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gpucell.backend.sim import _context
-from gpucell.backend.sim._device import Device, properties
+from gpucell.backend.sim import _context, _device
 from gpucell.backend.sim._errors import CUDARuntimeError
 
 __all__ = ["CUDARuntimeError", "getDeviceCount", "getDevice", "setDevice", "getDeviceProperties",
@@ -27,15 +26,15 @@ def setDevice(device: int) -> None:
 
 
 def getDeviceProperties(device: int) -> dict:
-    return properties(device)
+    return _device.properties(device)
 
 
 def deviceSynchronize() -> None:
-    Device().synchronize()
+    _device.Device().synchronize()
 
 
 def memGetInfo() -> tuple[int, int]:
-    return Device().mem_info
+    return _device.Device().mem_info
 
 
 def runtimeGetVersion() -> int:
