@@ -351,22 +351,29 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return _wrap(array)
 
 
+# DLPack device types: kDLCPU (1) and kDLCUDAHost (3, pinned host memory, which CuPy refuses) are
+# NumPy's; kDLCUDA (2) and kDLCUDAManaged (13, which CuPy accepts) are CuPy's.
+_HOST_DLPACK = (1, 3)
+_CUDA_DLPACK = (2, 13)
+
+
 def from_dlpack(obj) -> Tensor:
     """A Tensor sharing memory with any DLPack producer (NumPy, CuPy, PyTorch, JAX arrays)."""
     if not hasattr(obj, "__dlpack_device__"):
         raise TypeError(f"For 'from_dlpack', expected an object with __dlpack__ and __dlpack_device__, "
                         f"but got {type(obj).__name__}.")
     device_type = int(obj.__dlpack_device__()[0])
-    if device_type == 1:  # kDLCPU
-        array = np.from_dlpack(obj)
-    elif device_type in (2, 3):  # kDLCUDA, kDLCUDAHost
+    if device_type in _HOST_DLPACK:
+        array = np.from_dlpack(obj)  # host memory: pinned (kDLCUDAHost) memory is host memory too
+    elif device_type in _CUDA_DLPACK:
         if not backend.gpu_available():
             raise RuntimeError(f"For 'from_dlpack', the data lives on a CUDA device, but the GPU "
                                f"cannot be used: {backend.gpu_status()[1]}.")
         array = backend.cupy.from_dlpack(obj)
     else:
         raise ValueError(f"For 'from_dlpack', DLPack device type {device_type} is not supported "
-                         f"(expected 1, the CPU, or 2, CUDA).")
+                         f"(expected 1 or 3, host memory: a CPU Tensor; 2 or 13, CUDA device or "
+                         f"managed memory: a GPU Tensor).")
     _dt.from_numpy(array.dtype)
     return _wrap(array)
 

@@ -141,3 +141,34 @@ def test_np_array_copies_but_asarray_shares_on_cpu():
     same_dtype = np.array(t, dtype=np.float32)
     same_dtype[0] = 9.0
     assert t.asnumpy()[0] == 1.0
+
+
+class _Producer:
+    """A DLPack producer that only says where its data is; the import function is faked."""
+
+    def __init__(self, device_type):
+        self.device_type = device_type
+
+    def __dlpack__(self, *args, **kwargs):
+        raise AssertionError("the fake importer is called instead")
+
+    def __dlpack_device__(self):
+        return (self.device_type, 0)
+
+
+@pytest.mark.parametrize("device_type, importer", [(1, "numpy"), (3, "numpy"), (2, "gpu"), (13, "gpu")])
+def test_from_dlpack_sends_each_device_type_to_its_importer(monkeypatch, device_type, importer):
+    calls = []
+    monkeypatch.setattr(np, "from_dlpack", lambda obj: calls.append("numpy") or np.zeros(2, np.float32))
+    if importer == "gpu":
+        if not backend.gpu_available():
+            pytest.skip("no GPU module to import CUDA memory into")
+        monkeypatch.setattr(backend.cupy, "from_dlpack",
+                            lambda obj: calls.append("gpu") or backend.cupy.zeros(2, np.float32))
+    t = ms.from_dlpack(_Producer(device_type))
+    assert calls == [importer] and t.device == ("CPU" if importer == "numpy" else "GPU")
+
+
+def test_from_dlpack_refuses_other_device_types():
+    with pytest.raises(ValueError, match=r"For 'from_dlpack', DLPack device type 4 is not supported"):
+        ms.from_dlpack(_Producer(4))
