@@ -25,9 +25,8 @@ __device__ __forceinline__ void gc_offsets(const BroadcastIndex& ix, index_t i, 
     }
     for (int k = 0; k < K; ++k) off[k] = 0;
     for (int d = (int)ix.ndim - 1; d >= 0; --d) {
-        const index_t extent = ix.shape[d];
-        const index_t coord = i % extent;
-        i /= extent;
+        index_t coord;
+        gc_divmod(i, ix.shape[d], i, coord);  // 32-bit division when the index fits
         for (int k = 0; k < K; ++k) off[k] += coord * ix.strides[k][d];
     }
 }

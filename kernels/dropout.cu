@@ -25,19 +25,26 @@ __global__ void dropout(const T* __restrict__ x, T* __restrict__ out, bool* __re
     for (index_t first = gc_global_thread() * GC_DROPOUT_ELEMENTS_PER_THREAD; first < n; first += stride) {
         // Four consecutive elements share a counter group when unit_size is 1, and mostly share a
         // unit otherwise, so Philox runs about once per thread and step rather than per element.
+        // One division per step (none for dropout's unit_size 1), then the unit is counted up.
+        index_t unit = first, within = 0;
+        if (unit_size != 1) gc_divmod(first, unit_size, unit, within);
         unsigned long long cached_group = ~0ull;
         gc_u32x4 words = {0u, 0u, 0u, 0u};
         for (int j = 0; j < GC_DROPOUT_ELEMENTS_PER_THREAD; ++j) {
             const index_t e = first + j;
             if (e >= n) break;
-            const unsigned long long unit = (unsigned long long)(e / unit_size);
-            if (unit / 4 != cached_group) {
-                cached_group = unit / 4;
+            const unsigned long long group = (unsigned long long)unit >> 2;
+            if (group != cached_group) {
+                cached_group = group;
                 words = gc_philox_group(seed, offset, cached_group);
             }
-            const bool keep = (gc_u32x4_get(words, (int)(unit % 4)) >> 8) < keep_threshold;
+            const bool keep = (gc_u32x4_get(words, (int)(unit & 3)) >> 8) < keep_threshold;
             mask[e] = keep;
             out[e] = keep ? from_acc<T>(to_acc(x[e]) * scale) : from_acc<T>(0);
+            if (++within == unit_size) {
+                within = 0;
+                ++unit;
+            }
         }
     }
 }
