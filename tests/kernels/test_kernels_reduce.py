@@ -18,6 +18,7 @@ from gpucell.backend.kernel_ops._checks import FLOAT_DTYPES, acc_dtype
 
 # (shape, axis): rows, split rows, columns, all axes, 1 element, empty outputs and empty axes.
 CASES = [((7, 300), 1), ((3000,), None), ((2, 2500), -1), ((300, 45), 0), ((3, 70, 5), 1), ((4, 5, 6), None),
+         ((2000, 5), 0), ((3001, 7), 0),  # long columns: the axis is split over blocks, then combined
          ((1,), 0), ((1, 1), None), ((0, 4), 1), ((4, 0), 1), ((0, 4), 0)]
 
 

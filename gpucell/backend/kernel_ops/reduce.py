@@ -22,7 +22,8 @@ for _code in (0, 1):
         _c, _a = kernels.ctype(_dtype), kernels.ctype(acc_dtype(_dtype))
         # (T, T) in one pass; (T, acc) then (acc, T) when a long row is split across blocks.
         kernels.register(_FILE, f"reduce_rows<{_c}, {_c}, {_code}>", f"reduce_rows<{_c}, {_a}, {_code}>",
-                         f"reduce_rows<{_a}, {_c}, {_code}>", f"reduce_cols<{_c}, {_code}>")
+                         f"reduce_rows<{_a}, {_c}, {_code}>", f"reduce_cols<{_c}, {_c}, {_code}>",
+                         f"reduce_cols<{_c}, {_a}, {_code}>", f"reduce_cols<{_a}, {_c}, {_code}>")
 
 
 def reduce(name: str, x, axis: int | None = None, keepdims: bool = False):
@@ -56,10 +57,32 @@ def reduce(name: str, x, axis: int | None = None, keepdims: bool = False):
         if inner == 1:
             _rows(launcher, xp, x, out, outer, length, code, divisor)
         else:
-            grid = (min(-(-inner // 32), launcher.max_blocks), min(outer, 65535), 1)
-            launcher(_FILE, f"reduce_cols<{kernels.ctype(x.dtype)}, {code}>", grid, (32, 8, 1),
-                     (x, out, np.int64(outer), np.int64(length), np.int64(inner), divisor))
+            _cols(launcher, xp, x, out, outer, length, inner, code, divisor)
     return out.reshape(out_shape)
+
+
+def _cols(launcher, xp, x, out, outer: int, R: int, inner: int, code: int, divisor) -> None:
+    """Reduces axis 1 of an (outer, R, inner) array; a long axis over few columns is split into
+    chunks over grid z (>= 256 elements each), whose partials a second launch combines."""
+    c = kernels.ctype(x.dtype)
+    column_blocks = min(-(-inner // 32), launcher.max_blocks)
+    grid_y = min(outer, 65535)
+    splits = 1
+    if column_blocks * grid_y < launcher.max_blocks and R > 512:
+        splits = min(-(-R // 256), launcher.max_blocks // (column_blocks * grid_y), 65535)
+    chunk_len = -(-R // splits) if R else 1
+    splits = max(1, -(-R // chunk_len))
+    if splits == 1:
+        launcher(_FILE, f"reduce_cols<{c}, {c}, {code}>", (column_blocks, grid_y, 1), (32, 8, 1),
+                 (x, out, np.int64(outer), np.int64(R), np.int64(inner), np.int64(max(R, 1)), divisor))
+        return
+    acc = acc_dtype(x.dtype)
+    a = kernels.ctype(acc)
+    partial = kernels.empty(xp, (outer, splits, inner), acc)
+    launcher(_FILE, f"reduce_cols<{c}, {a}, {code}>", (column_blocks, grid_y, splits), (32, 8, 1),
+             (x, partial, np.int64(outer), np.int64(R), np.int64(inner), np.int64(chunk_len), acc.type(1)))
+    launcher(_FILE, f"reduce_cols<{a}, {c}, {code}>", (column_blocks, grid_y, 1), (32, 8, 1),
+             (partial, out, np.int64(outer), np.int64(splits), np.int64(inner), np.int64(splits), divisor))
 
 
 def _rows(launcher, xp, x, out, rows: int, cols: int, code: int, divisor) -> None:
