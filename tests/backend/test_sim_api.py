@@ -35,9 +35,6 @@ EXTRA_NAMES = {
     "RaceError": "the simulator's own error: CUDA raises nothing where a GPU silently corrupts data, so CuPy has "
                  "no such name; callers catch it (gpucell.backend.kernels does), and the coverage test below "
                  "makes sure gpucell never reaches it through backend.cupy",
-    "cuda.MemoryPointer.host_view": "TODO: _memory.py (the simulator's host bytes of a pointer: make it private)",
-    "cuda.MemoryPointer.memory": "TODO: _memory.py (the underlying Memory: make it private; CuPy has only `mem`)",
-    "cuda.MemoryPointer.offset_in_memory": "TODO: _memory.py (make it private)",
 }
 
 # Callables whose parameters differ from CuPy's, on purpose or until fixed.
@@ -45,13 +42,6 @@ SIGNATURE_DIFFERENCES = {
     "ndarray": "CuPy's Python-level ndarray.__new__(*args, _obj=None, _no_init=False, **kwargs) forwards to "
                "_ndarray_base.__init__(shape, dtype=float, memptr=None, strides=None, order='C'), the "
                "documented signature, which the simulator states",
-    "cuda.runtime.CUDARuntimeError": "TODO: _errors.py (CuPy: (status), status an int cudaError_t, message from "
-                                     "cudaGetErrorName/String; simulator: (status: (name, string), detail='') "
-                                     "and a str `.status`)",
-    "cuda.driver.CUDADriverError": "TODO: _errors.py (CuPy: (status), status an int CUresult; simulator: "
-                                   "RuntimeError's (*args), a message)",
-    "cuda.compiler.CompileException": "TODO: _raw.py (CuPy: (msg, source, name, options, backend='nvrtc'); "
-                                      "simulator: RuntimeError's (*args), a message)",
 }
 
 # Names gpucell uses on the GPU module that the simulator need not offer.

@@ -70,9 +70,9 @@ class ndarray:
         elif not isinstance(memptr, _memory.MemoryPointer):  # CuPy types the argument
             raise TypeError(f"Argument 'memptr' has incorrect type (expected cupy.cuda.memory.MemoryPointer, "
                             f"got {type(memptr).__name__})")
-        base = memptr.memory
+        base = memptr._memory
         h = np.ndarray(shape, dtype, buffer=base._buffer if base.size else np.empty(0, np.uint8),
-                       offset=memptr.offset_in_memory if base.size else 0, strides=strides,
+                       offset=memptr._base if base.size else 0, strides=strides,
                        order="F" if order == "F" else "C") if size or base.size else np.empty(shape, dtype)
         self._h = h
         self._mp = memptr
@@ -146,7 +146,7 @@ class ndarray:
 
     def _span(self) -> tuple:
         """(Memory, lo, hi): the byte range this view covers in its allocation."""
-        memory = self._mp.memory
+        memory = self._mp._memory
         h = self._h
         if not h.size:
             return memory, 0, 0
@@ -264,7 +264,7 @@ def empty_array(shape, dtype, order="C", poison: bool = True) -> ndarray:
     """A fresh array on the current device and stream (uninitialised memory reads as 0xFF bytes)."""
     array = ndarray(shape, dtype, order=order)
     if poison and array._h.size:
-        array._mp.host_view(array._h.nbytes)[...] = _POISON
+        array._mp._host_view(array._h.nbytes)[...] = _POISON
     return array
 
 

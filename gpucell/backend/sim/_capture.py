@@ -22,11 +22,13 @@ from gpucell.backend.sim import _clock
 from gpucell.backend.sim._errors import (
     CAPTURE_IMPLICIT,
     CAPTURE_INVALIDATED,
+    CAPTURE_MERGE,
     CAPTURE_UNJOINED,
     CAPTURE_UNSUPPORTED,
     ILLEGAL_ADDRESS,
-    CUDARuntimeError,
+    ILLEGAL_STATE,
     RaceError,
+    runtime_error,
 )
 
 __all__ = ["Capture", "Graph", "begin", "end", "any_capturing", "invalidate_all", "note_allocation",
@@ -56,9 +58,7 @@ class Capture:
         """``state`` waited for an event of this capture: it records into the capture from now on."""
         if state.capture is not None and state.capture is not self:
             self.invalidate("a stream joined two captures")
-            raise CUDARuntimeError(("cudaErrorStreamCaptureMerge",
-                                    "operation would have resulted in a merge of two independent capture "
-                                    "sequences"))
+            raise runtime_error(CAPTURE_MERGE, "a stream joined a second capture")
         state.capture = self
         self.streams.add(state)
         self.last[state.id] = _clock.tick(state)  # the fork itself must be joined back
@@ -76,13 +76,12 @@ class Capture:
 
     def refuse(self, what: str, status) -> None:
         self.invalidate(what)
-        raise CUDARuntimeError(status, what)
+        raise runtime_error(status, what)
 
 
 def begin(state: _clock.StreamState, mode) -> None:
     if state.capture is not None:
-        raise CUDARuntimeError(("cudaErrorIllegalState", "operation not permitted when stream is capturing"),
-                               "begin_capture on a stream that is already capturing")
+        raise runtime_error(ILLEGAL_STATE, "begin_capture on a stream that is already capturing")
     capture = Capture(state, mode)
     state.capture = capture
     _active.add(capture)
@@ -91,8 +90,7 @@ def begin(state: _clock.StreamState, mode) -> None:
 def end(state: _clock.StreamState):
     capture = state.capture
     if capture is None or capture.origin is not state:
-        raise CUDARuntimeError(("cudaErrorIllegalState", "the operation cannot be performed in the present state"),
-                               "end_capture on a stream that did not begin a capture")
+        raise runtime_error(ILLEGAL_STATE, "end_capture on a stream that did not begin a capture")
     unjoined = [other.label for other in capture.streams
                 if other is not state and state.clock.get(other.id, 0) < capture.last.get(other.id, 0)]
     for other in capture.streams:
@@ -102,9 +100,9 @@ def end(state: _clock.StreamState):
     _active.discard(capture)
     steps, capture.steps, capture.histories = capture.steps, [], {}  # events keep the Capture: not its memory
     if capture.invalid is not None:
-        raise CUDARuntimeError(CAPTURE_INVALIDATED, capture.invalid)
+        raise runtime_error(CAPTURE_INVALIDATED, capture.invalid)
     if unjoined:
-        raise CUDARuntimeError(CAPTURE_UNJOINED, f"not joined back: {', '.join(unjoined)}")
+        raise runtime_error(CAPTURE_UNJOINED, f"not joined back: {', '.join(unjoined)}")
     return Graph._of(steps, capture.end_serial)
 
 
@@ -123,7 +121,7 @@ def refuse_legacy_sync(device: int, what: str) -> None:
         for state in capture.streams:
             if state.device == device and state.blocking and not state.legacy:
                 capture.invalidate(f"{what} made the legacy stream wait for a capturing blocking stream")
-                raise CUDARuntimeError(CAPTURE_IMPLICIT, what)
+                raise runtime_error(CAPTURE_IMPLICIT, what)
 
 
 def note_allocation(state: _clock.StreamState, memory, lo: int, hi: int, clock: dict, where: tuple) -> None:
@@ -185,7 +183,7 @@ class Graph:
         for ref, ptr, lo, hi, write in self._touched:
             memory = ref()
             if memory is None or memory.released:
-                raise CUDARuntimeError(ILLEGAL_ADDRESS, f"the graph uses device memory {ptr + lo:#x} that was "
+                raise runtime_error(ILLEGAL_ADDRESS, f"the graph uses device memory {ptr + lo:#x} that was "
                                                         f"freed (free_all_blocks, cudaFree) after the capture")
             for (a_lo, a_hi), (serial, in_capture) in memory.allocations.items() if write else ():
                 # A live array the pool made since the capture, outside any capture, in memory the

@@ -17,11 +17,10 @@ def device_count() -> int:
 
 
 def check_device_id(device_id: int) -> int:
-    from gpucell.backend.sim._errors import CUDARuntimeError
+    from gpucell.backend.sim._errors import INVALID_DEVICE, runtime_error
 
     if not isinstance(device_id, int) or not 0 <= device_id < device_count():
-        raise CUDARuntimeError(("cudaErrorInvalidDevice", "invalid device ordinal"),
-                               f"device {device_id!r}; the simulator has {device_count()} device(s), "
+        raise runtime_error(INVALID_DEVICE, f"device {device_id!r}; the simulator has {device_count()} device(s), "
                                f"set GPUCELL_SIM_DEVICES for more")
     return device_id
 

@@ -37,6 +37,8 @@ class Device:
     def __init__(self, device=None):
         if device is None:
             device = _context.get_device_id()
+        if isinstance(device, bool) or not isinstance(device, (int, Device)) and not hasattr(device, "__index__"):
+            raise TypeError(f"an integer is required (got type {type(device).__name__})")
         self.id = _context.check_device_id(int(device))
         self._previous: list[int] = []
 
@@ -69,11 +71,11 @@ class Device:
     def synchronize(self) -> None:
         """The host waits for all work of every stream of this device."""
         from gpucell.backend.sim import _capture
-        from gpucell.backend.sim._errors import CAPTURE_UNSUPPORTED, CUDARuntimeError
+        from gpucell.backend.sim._errors import CAPTURE_UNSUPPORTED, runtime_error
 
         if _capture.any_capturing():
             _capture.invalidate_all("Device.synchronize during a capture")
-            raise CUDARuntimeError(CAPTURE_UNSUPPORTED, "Device.synchronize while a stream captures")
+            raise runtime_error(CAPTURE_UNSUPPORTED, "Device.synchronize while a stream captures")
         for state in _clock.device_states(self.id):
             _clock.host_merge(_clock.prepare(state))
 

@@ -189,6 +189,13 @@ def _function(name: str, signature: str, kind: str):
     elif name == "reshape":
         def run(a, newshape, order="C", *, copy=None):
             return call("cupy.reshape", lambda h: np.reshape(h, newshape, order=order, copy=copy), (a,), {})
+    elif name in ("argmax", "argmin"):
+        def run(a, axis=None, dtype=None, out=None, keepdims=False):
+            # NumPy's argmax has no dtype: CuPy's casts the indices to it.
+            def arg(h, out=None):
+                result = np_func(h, axis=axis, out=None if dtype is not None else out, keepdims=keepdims)
+                return result if dtype is None else np.asarray(result).astype(dtype)
+            return call(f"cupy.{name}", arg, (a,), {} if out is None else {"out": out})
     elif name == "repeat":
         def run(a, repeats, axis=None):
             kind_ = SYNC if type(repeats) is ndarray else FRESH  # array repeats: the output size is read back
@@ -217,7 +224,7 @@ def copyto(dst, src, casting="same_kind", where=None):
     if type(dst) is not ndarray:
         raise TypeError(f"For 'cupy.copyto', 'dst' must be a cupy.ndarray, but got {type(dst).__name__}")
     call("cupy.copyto", lambda d, s, w: np.copyto(d, s, casting=casting, where=True if w is None else w),
-         (dst, src, where), {}, writes=(dst,))
+         (dst, src, where), {}, overwrites=(dst,))
 
 
 def empty(shape, dtype=float, order="C"):

@@ -10,7 +10,6 @@ it into the capture for ``Graph.launch`` to replay.
 from __future__ import annotations
 
 from gpucell.backend.sim import _capture, _clock, _streams
-from gpucell.backend.sim._errors import CAPTURE_IMPLICIT, CUDARuntimeError
 from gpucell.backend.sim._memory import site
 
 __all__ = ["launch", "check", "span", "host_read", "host_write"]
@@ -99,12 +98,4 @@ def refuse_library_in_capture(library: str) -> None:
         raise NotImplementedError(f"calling {library} API during stream capture is currently unsupported")
 
 
-def synchronizing(what: str) -> None:
-    """An operation whose result size or value the host needs at once (nonzero, boolean masks,
-    unique, ...): a device-to-host copy plus a synchronisation of the current stream."""
-    state = _streams.current_state()
-    if state.capture is not None:
-        raise RuntimeError("the current stream is capturing, so D2H transfers are disallowed")
-
-
-__all__ += ["refuse_library_in_capture", "synchronizing", "CAPTURE_IMPLICIT", "CUDARuntimeError"]
+__all__ += ["refuse_library_in_capture"]

@@ -135,9 +135,9 @@ class Memory:
 
     __slots__ = ("size", "device_id", "_buffer", "ptr", "history", "allocations", "released", "__weakref__")
 
-    def __init__(self, size: int, device_id: int | None = None):
+    def __init__(self, size: int):
         self.size = size
-        self.device_id = _context.get_device_id() if device_id is None else device_id
+        self.device_id = _context.get_device_id()
         raw = np.empty(size + _ALIGNMENT, np.uint8)
         shift = (-raw.ctypes.data) % _ALIGNMENT
         self._buffer = raw[shift:shift + size]
@@ -303,17 +303,10 @@ class MemoryPointer:
     def __repr__(self):
         return f"<MemoryPointer 0x{self.ptr:x} device={self.device_id} mem={self.mem!r}>"
 
-    def host_view(self, size: int) -> np.ndarray:
+    # The simulator's own accessors (CuPy's MemoryPointer has none of them, so they are private).
+    def _host_view(self, size: int) -> np.ndarray:
         """The ``size`` bytes at this pointer, as the simulator's host memory (uint8)."""
         return self._memory.view(self._base, size)
-
-    @property
-    def memory(self) -> Memory:
-        return self._memory
-
-    @property
-    def offset_in_memory(self) -> int:
-        return self._base
 
 
 class _Chunk:
@@ -432,7 +425,7 @@ class MemoryPool:
         _hooks.malloc_pre(size, rounded)
         device = _context.get_device_id()
         if rounded == 0:
-            return MemoryPointer(Memory(0, device), 0)
+            return MemoryPointer(Memory(0), 0)
         state = _streams.current_state()
         with self._lock:
             arena = self._arenas.setdefault((device, state.id), _Arena())
@@ -442,7 +435,7 @@ class MemoryPool:
                 total = self._total.get(device, 0)
                 if limit and total + rounded > limit:
                     raise OutOfMemoryError(rounded, total, limit)
-                chunk = _Chunk(Memory(rounded, device), 0, rounded, arena)
+                chunk = _Chunk(Memory(rounded), 0, rounded, arena)
                 self._total[device] = total + rounded
             self._in_use[device] = self._in_use.get(device, 0) + chunk.size
         clock = _clock.prepare(state)
@@ -571,6 +564,9 @@ class PinnedMemoryPointer(bytearray):
 
 class PinnedMemoryPool:
     """``cupy.cuda.PinnedMemoryPool``: hands out page-locked host buffers."""
+
+    def __init__(self, allocator=None):
+        self._allocator = allocator  # accepted as CuPy does; host bytes need no allocator here
 
     def malloc(self, size: int) -> PinnedMemoryPointer:
         return PinnedMemoryPointer(int(size))

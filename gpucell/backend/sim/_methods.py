@@ -7,7 +7,7 @@ import numpy as np
 from gpucell.backend.sim import _ops
 from gpucell.backend.sim._array import ndarray, view_of
 from gpucell.backend.sim._functions import FUNCTIONS, UFUNCS
-from gpucell.backend.sim._ops import CUBLAS, FRESH, SYNC, call
+from gpucell.backend.sim._ops import FRESH, SYNC, call
 
 __all__ = ["install"]
 
@@ -114,9 +114,29 @@ def view(self, dtype=None, type=None):
     return view_of(self, self._h.view() if dtype is None else self._h.view(dtype))
 
 
-def reshape(self, *shape, order="C"):
+def reshape(self, *shape, order="C", copy=None):
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return call("ndarray.reshape", lambda h: h.reshape(shape, order=order), (self,), {})
+    return call("ndarray.reshape", lambda h: h.reshape(shape, order=order, copy=copy), (self,), {})
+
+
+def clip(self, min=None, max=None, out=None):
+    return FUNCTIONS["clip"](self, min, max, out=out)
+
+
+def argmax(self, axis=None, out=None, dtype=None, keepdims=False):
+    return FUNCTIONS["argmax"](self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+
+def argmin(self, axis=None, out=None, dtype=None, keepdims=False):
+    return FUNCTIONS["argmin"](self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+
+def flatten(self, order="C"):
+    return call("ndarray.flatten", lambda h: h.flatten(order=order), (self,), {})
+
+
+def dot(self, b, out=None):
+    return FUNCTIONS["dot"](self, b, out=out)
 
 
 def transpose(self, *axes):
@@ -161,17 +181,15 @@ def install() -> None:
     ndarray.__divmod__ = lambda self, other: UFUNCS["divmod"](self, other)
     ndarray.__getitem__ = getitem
     ndarray.__setitem__ = setitem
-    for name in ("sum", "prod", "mean", "var", "std", "max", "min", "argmax", "argmin", "cumsum", "cumprod",
-                 "any", "all", "clip", "round", "ravel", "squeeze", "swapaxes", "take", "repeat", "argsort",
+    for name in ("sum", "prod", "mean", "var", "std", "max", "min", "cumsum", "cumprod",
+                 "any", "all", "round", "ravel", "squeeze", "swapaxes", "take", "repeat", "argsort",
                  "diagonal", "trace", "nonzero"):
         setattr(ndarray, name, _method(name) if name in FUNCTIONS else _simple(name))
-    ndarray.dot = _simple("dot", CUBLAS)
-    ndarray.flatten = _simple("flatten")
     ndarray.conj = ndarray.conjugate = lambda self: UFUNCS["conjugate"](self)
     ndarray.real = property(lambda self: view_of(self, self._h.real) if self.dtype.kind == "c" else self)
     ndarray.imag = property(lambda self: view_of(self, self._h.imag) if self.dtype.kind == "c"
                             else FUNCTIONS["zeros_like"](self))
-    for fn in (astype, copy, view, reshape, transpose, fill, sort):
+    for fn in (astype, copy, view, reshape, transpose, fill, sort, clip, argmax, argmin, flatten, dot):
         setattr(ndarray, fn.__name__, fn)
     ndarray.__array_ufunc__ = _array_ufunc
     ndarray.__array_function__ = _array_function

@@ -44,7 +44,7 @@ def unwrap(value, arrays: list, allow_sequences: bool = True):
 
 def _owner(h: np.ndarray, arrays: list) -> ndarray | None:
     """The input whose memory ``h`` views, or None if ``h`` is fresh data."""
-    index = _viewed(h, [array._mp.memory for array in arrays])
+    index = _viewed(h, [array._mp._memory for array in arrays])
     return None if index is None else arrays[index]
 
 
@@ -157,7 +157,7 @@ def call(what: str, func, args: tuple, kwargs: dict, kind: str = FRESH, sequence
     # The replay holds the NumPy views and the Memory, never the arrays: CuPy's Graph keeps no array
     # alive, so once the user drops one the pool may hand its block to a new array, and Graph.launch
     # must be able to see that (holding the arrays here hid that bug class).
-    input_memories = [a._mp.memory for a in inputs]
+    input_memories = [a._mp._memory for a in inputs]
     out_views = [a._h for a in out_arrays]
 
     def run():

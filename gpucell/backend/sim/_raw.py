@@ -17,7 +17,7 @@ import numpy as np
 
 from gpucell.backend.sim import _launch, _ops
 from gpucell.backend.sim._array import ndarray
-from gpucell.backend.sim._errors import CUDADriverError
+from gpucell.backend.sim._errors import INVALID_VALUE, LAUNCH_FAILED, NOT_FOUND, driver_error
 from gpucell.backend.sim._memory import MemoryPointer
 
 __all__ = ["RawModule", "RawKernel"]
@@ -27,8 +27,12 @@ _libraries: dict = {}
 _lock = threading.Lock()
 
 
-class CompileException(RuntimeError):
+class CompileException(Exception):
     """The host compiler rejected a kernel's source (``cupy.cuda.compiler.CompileException``)."""
+
+    def __init__(self, msg, source, name, options, backend="nvrtc"):
+        self._msg, self.source, self.name, self.options, self.backend = msg, source, name, options, backend
+        super().__init__(msg)
 
 
 def _library(code: str, expressions: tuple):
@@ -40,11 +44,12 @@ def _library(code: str, expressions: tuple):
         if library is None:
             if emulator.CXX is None:
                 raise CompileException("The simulated device runs kernels through the host emulator, which needs "
-                                       "a C++ compiler (g++): install one (apt-get install g++).")
+                                       "a C++ compiler (g++): install one (apt-get install g++).", code,
+                                       expressions, ())
             try:
                 library = emulator.build(code, expressions)
             except emulator.EmulatorError as exc:
-                raise CompileException(str(exc)) from exc
+                raise CompileException(str(exc), code, expressions, ()) from exc
             _libraries[key] = library
     return library
 
@@ -52,8 +57,8 @@ def _library(code: str, expressions: tuple):
 class RawModule:
     """User-defined CUDA source, compiled for the simulated device (see ``cupy.RawModule``)."""
 
-    def __init__(self, code=None, path=None, options=(), backend="nvrtc", translate_cucomplex=False, *,
-                 enable_cooperative_groups=False, name_expressions=None, jitify=False):
+    def __init__(self, code=None, *, path=None, options=(), backend="nvrtc", translate_cucomplex=False,
+                 enable_cooperative_groups=False, name_expressions=None, jitify=None):
         if (code is None) == (path is None):
             raise TypeError("Exactly one of `code` and `path` keyword arguments must be given.")
         if path is not None:
@@ -71,8 +76,8 @@ class RawModule:
         kernel = self._kernels.get(name)
         if kernel is None:
             if name not in self._names:
-                raise CUDADriverError(f"CUDA_ERROR_NOT_FOUND: named symbol not found ({name!r} is neither an "
-                                      f"extern \"C\" kernel of the module nor one of its name_expressions)")
+                raise driver_error(NOT_FOUND, f"{name!r} is neither an extern \"C\" kernel of the module nor one "
+                                              f"of its name_expressions")
             kernel = self._kernels[name] = RawKernel._of(_library(self.code, self._names), name)
         return kernel
 
@@ -80,8 +85,8 @@ class RawModule:
 class RawKernel:
     """A kernel launched as ``kernel(grid, block, args, shared_mem=0)`` (see ``cupy.RawKernel``)."""
 
-    def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False,
-                 enable_cooperative_groups=False, jitify=False):
+    def __init__(self, code, name, options=(), backend="nvrtc", translate_cucomplex=False, *,
+                 enable_cooperative_groups=False, jitify=None):
         self.code, self.name, self.options = code, name, tuple(options)
         self._library = None
 
@@ -120,7 +125,7 @@ class RawKernel:
             try:
                 library.launch(name, grid, block, raw, ftz=True)
             except RuntimeError as exc:
-                raise CUDADriverError(str(exc)) from exc
+                raise driver_error(INVALID_VALUE if "INVALID_VALUE" in str(exc) else LAUNCH_FAILED, str(exc)) from exc
 
         _launch.launch(f"RawKernel {name}", reads, writes, run, state)
 
@@ -149,7 +154,7 @@ def _check_launch(name: str, grid: tuple, block: tuple, shared_mem: int) -> None
     elif shared_mem:
         problem = f"dynamic shared memory ({shared_mem} bytes) is not modelled by the simulator's emulator"
     if problem is not None:
-        raise CUDADriverError(f"CUDA_ERROR_INVALID_VALUE: invalid argument (launching '{name}': {problem})")
+        raise driver_error(INVALID_VALUE, f"launching '{name}': {problem}")
 
 
 def _python_scalar(value, where: str) -> np.generic:
@@ -176,7 +181,7 @@ def _argument(kernel: str, index: int, arg, param, reads: list, writes: list):
         if arg is None:
             return 0
         if isinstance(arg, MemoryPointer):
-            memory, lo = arg.memory, arg.offset_in_memory
+            memory, lo = arg._memory, arg._base
             span = (memory, lo, memory.size)
         else:
             _ops.check_device(arg)

@@ -12,7 +12,7 @@ import threading
 import time
 
 from gpucell.backend.sim import _capture, _clock, _context
-from gpucell.backend.sim._errors import CAPTURE_UNSUPPORTED, CUDARuntimeError
+from gpucell.backend.sim._errors import CAPTURE_UNSUPPORTED, INVALID_HANDLE, runtime_error
 
 __all__ = ["Stream", "ExternalStream", "Event", "get_current_stream", "get_elapsed_time", "current_state",
            "state_of", "host_sync"]
@@ -227,7 +227,7 @@ def host_sync(state: _clock.StreamState, what: str) -> None:
     """The host waits for ``state``'s work (refused while that stream captures, as CUDA refuses)."""
     if state.capture is not None:
         state.capture.invalidate(f"{what} while the stream was capturing")
-        raise CUDARuntimeError(CAPTURE_UNSUPPORTED, f"{what} on a capturing stream")
+        raise runtime_error(CAPTURE_UNSUPPORTED, f"{what} on a capturing stream")
     if state.legacy:
         _capture.refuse_legacy_sync(state.device, what)
     _clock.host_merge(_queued(state))
@@ -278,7 +278,7 @@ class Event:
         """The host waits for the recorded work."""
         if self._capture is not None and not self._capture.closed:
             self._capture.invalidate("Event.synchronize of an event recorded in the capture")
-            raise CUDARuntimeError(CAPTURE_UNSUPPORTED, "Event.synchronize of an event recorded in a capture")
+            raise runtime_error(CAPTURE_UNSUPPORTED, "Event.synchronize of an event recorded in a capture")
         if self._clock is not None:
             _clock.host_merge(self._clock)
 
@@ -298,6 +298,5 @@ def get_elapsed_time(start_event: Event, end_event: Event) -> float:
                             f"{type(event).__name__})")
     for event in (start_event, end_event):
         if event._time is None or not event._timing:
-            raise CUDARuntimeError(("cudaErrorInvalidResourceHandle", "invalid resource handle"),
-                                   "an event never recorded, or made with disable_timing=True")
+            raise runtime_error(INVALID_HANDLE, "an event never recorded, or made with disable_timing=True")
     return (end_event._time - start_event._time) * 1e3
