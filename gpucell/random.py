@@ -44,8 +44,14 @@ def set_seed(seed: int) -> None:
     _seed = seed
     _host_draws = 0
     _next.clear()
-    for state in _states.values():
-        state[0] = seed
+    for key, state in list(_states.items()):
+        if key[0] == "CPU":
+            state[0] = seed
+        elif key[2] != id(backend.cupy):
+            del _states[key]  # made by a GPU module no longer in use
+        else:
+            with backend.cupy.cuda.Device(key[1]):  # written on its own device, as CUDA requires
+                state[0] = seed
 
 
 def get_seed() -> int:

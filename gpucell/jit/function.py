@@ -42,14 +42,15 @@ def _signature(value, tensors: list):
         tensors.append(value)
         data = value._data
         # The dtype object itself: it hashes and compares faster than its .str, which is rebuilt
-        # on every access (and it tells byte orders apart the same way).
-        return ("T", data.shape, data.dtype, type(data) is np.ndarray)
+        # on every access (and it tells byte orders apart the same way). -1 for the CPU, else the
+        # GPU's id: a plan's buffers, streams and graphs belong to one device.
+        return ("T", data.shape, data.dtype, -1 if type(data) is np.ndarray else data.data.device_id)
     if isinstance(value, Parameter):
         return ("P", id(value))
     if isinstance(value, Tensor):
         tensors.append(value)
         data = value._data
-        return ("T", data.shape, data.dtype, type(data) is np.ndarray)
+        return ("T", data.shape, data.dtype, -1 if type(data) is np.ndarray else data.data.device_id)
     if isinstance(value, Cell):
         return ("C", id(value), value.phase)
     if isinstance(value, (tuple, list)):
