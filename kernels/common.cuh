@@ -1,8 +1,11 @@
 // Shared by every kernel: index type, the half type, accumulation types, conversions.
 //
-// No CUDA toolkit header is included (not even cuda_fp16.h): NVRTC from a pip wheel then needs
-// no include path, and the host emulator in tests/kernels/emulator can supply the few
-// intrinsics used here (__umulhi, __int_as_float, __longlong_as_double, the half conversions).
+// No CUDA toolkit header is included (not even cuda_fp16.h), so the host emulator
+// (gpucell/backend/emulator) can supply the few intrinsics used here (__umulhi, __int_as_float,
+// __longlong_as_double, the half conversions). That does not free a pip install from the headers:
+// CuPy 14 passes the CUDA runtime headers' folder to every NVRTC compile and refuses to compile
+// when it finds none. cupy-cuda12x/13x wheels ship neither NVRTC nor the headers; their [ctk] extra
+// (pip install "gpucell[cuda12]") brings both.
 #pragma once
 
 typedef long long index_t;

@@ -9,6 +9,8 @@ from this module at call time (``backend.cupy``), never at import, so the choice
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from gpucell import _config
@@ -81,7 +83,49 @@ def _probe_gpu() -> tuple[bool, str]:
         return False, f"no usable NVIDIA driver ({type(exc).__name__}: {exc})"
     if count < 1:
         return False, "the NVIDIA driver reports no CUDA device"
+    missing = _missing_compiler_parts(cupy)
+    if missing:
+        # Fail here, not at the first kernel: without NVRTC not even CuPy's own elementwise kernels run.
+        reason = (f"cupy sees {count} CUDA device(s) but cannot compile kernels: {missing}. "
+                  f"{_compiler_install_hint(cupy)}")
+        warnings.warn(f"gpucell cannot use the GPU: {reason}", RuntimeWarning, stacklevel=3)
+        return False, reason
     return True, f"{count} CUDA device(s)"
+
+
+def _missing_compiler_parts(gpu) -> str | None:
+    """What CuPy lacks to compile a kernel, or None. Cheap: loads libraries, compiles nothing.
+
+    Every CuPy kernel (RawModule and CuPy's own elementwise ones) is compiled by NVRTC, which CuPy 14
+    loads through cuda-pathfinder (the nvidia-cuda-nvrtc wheel, conda, the system loader, CUDA_PATH),
+    and CuPy 14 passes the CUDA runtime headers (cuda_runtime.h, found the same way) to every
+    compile. cupy-cuda12x/13x wheels ship neither; their ``[ctk]`` extra brings both.
+    """
+    try:
+        gpu.cuda.nvrtc.getVersion()  # loads libnvrtc where CuPy will, as CuPy will
+    except Exception as exc:  # noqa: BLE001 - pathfinder, OSError, NVRTCError: all mean "no NVRTC"
+        return f"NVRTC could not be loaded ({type(exc).__name__}: {exc})"
+    # CuPy's own assembly of compile options (the include paths it adds) raises exactly when it
+    # cannot find the headers; a CuPy without that helper is asked nothing more.
+    assemble = getattr(getattr(getattr(gpu, "_core", None), "core", None), "assemble_cupy_compiler_options", None)
+    if assemble is None:
+        return None
+    try:
+        assemble(())
+    except Exception as exc:  # noqa: BLE001 - CuPy raises RuntimeError; be safe with the rest
+        return f"the CUDA runtime headers (cuda_runtime.h) were not found ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _compiler_install_hint(gpu) -> str:
+    try:
+        major = int(gpu.cuda.driver.get_build_version()) // 1000  # the CUDA major CuPy was built for
+    except Exception:  # noqa: BLE001 - a hint is not worth failing over
+        major = 0
+    if major in (12, 13):
+        return (f'Install NVRTC and the headers with pip install "gpucell[cuda{major}]" '
+                f'(or pip install "cupy-cuda{major}x[ctk]"), or a CUDA {major} toolkit with CUDA_PATH set to it')
+    return "Install a CUDA toolkit's NVRTC and headers and set CUDA_PATH to it"
 
 
 def gpu_available() -> bool:

@@ -167,9 +167,9 @@ class _CupyLauncher:
     caches its kernels per (file, expression, device), launches on the current stream.
 
     One module per file, not per expression: NVRTC then parses the file once instead of once per
-    instantiation, and CuPy (which skipped its disk cache for name_expressions up to 14.0) caches
-    one entry per file. Works the same on the simulated device, whose RawModule builds the file with
-    the host emulator.
+    instantiation, and CuPy caches one entry per file on disk (it skips its disk cache for
+    name_expressions before 14.2, the floor of the cuda extras). Works the same on the simulated
+    device, whose RawModule builds the file with the host emulator.
     """
 
     def __init__(self):
