@@ -14,28 +14,51 @@ against it, one line per ``series``, default the case), ``series`` and ``peak_by
 :func:`peak_bytes`; the runner's table shows it). Other top-level keys
 (``device``, ``goal`` ...) are copied into the combined report as they are.
 
-On the GPU the harness times with CUDA events on the current stream (the time the GPU took,
-launch gaps included); on the CPU with ``time.perf_counter``.
+Three clocks (a row's ``timing`` names the one used):
+
+``host``         ``time.perf_counter`` around a batch of calls (the CPU; the scripts that measure
+                 the host's own cost).
+``events``       CUDA events around a batch of calls on the current stream: throughput, what a
+                 training loop sees (the larger of the host's dispatch time and the GPU's time).
+``queue-ahead``  the GPU's own time per call (:func:`queued_batch`): a spin kernel keeps the GPU
+                 busy while the host queues an event, the N calls and an event behind it, so the
+                 GPU then runs them back to back and (elapsed) / N excludes the host. Without it a
+                 10-30 us kernel timed on its own measures Python's dispatch, not the kernel. A
+                 sample whose filler ended before the host had queued the last call is
+                 ``starved`` (the GPU may have waited for the host): the filler is lengthened and
+                 the sample taken again; the count of samples still starved is reported.
+
+Warm-up is two calls before anything is calibrated: a jitted function traces on call 0 and warms
+up and captures its graph on call 1, and a calibration that saw call 1 would settle on one call
+per repetition. On the simulated device (``GPUCELL_DEVICE=SIM``) events report host time: the
+code paths are the GPU's, the figures are not GPU speed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+import numpy as _np  # noqa: E402
 
 from gpucell import backend  # noqa: E402
 from gpucell.backend import profiling as _dev  # noqa: E402
 
 __all__ = [
+    "CudaQueue",
+    "QueuedBatch",
     "Timing",
     "compare",
+    "cuda_queue",
     "goal",
     "goal_line",
     "paired_ratio",
@@ -43,7 +66,9 @@ __all__ = [
     "device",
     "parse_args",
     "print_rows",
+    "queued_batch",
     "rows_for",
+    "simulated",
     "time_fn",
     "write_json",
 ]
@@ -52,6 +77,13 @@ __all__ = [
 # machine does not swing by more than a few per cent.
 QUICK_REPEAT, QUICK_BATCH_S = 9, 2e-3
 FULL_REPEAT, FULL_BATCH_S = 21, 1e-2
+WARMUP = 2  # calls before calibrating: a jitted function traces on call 0, captures on call 1
+# Queue-ahead: at most this many calls behind one filler. CUDA queues about a thousand launches
+# per stream before a launch call blocks the host; a call may launch several kernels.
+QUEUE_MAX_CALLS = 200
+# The filler lasts twice the host's time to queue a batch, plus a margin, within these bounds.
+FILLER_MIN_S, FILLER_MAX_S, FILLER_MARGIN_S = 1e-3, 0.5, 5e-4
+STARVED_RETRIES = 3
 
 
 def device() -> str:
@@ -59,13 +91,26 @@ def device() -> str:
     return backend.get_device()
 
 
+def simulated() -> bool:
+    """Whether the GPU is the simulated CUDA device (its figures are host time, not GPU speed)."""
+    return backend.simulated()
+
+
 class Timing:
-    """Per-call times (seconds) of each repetition, with their median and interquartile range."""
+    """Per-call times (seconds) of each repetition, with their median and interquartile range.
 
-    __slots__ = ("samples",)
+    ``method`` names the clock (see the module's docstring); ``number`` is the calls per
+    repetition; ``starved`` (queue-ahead only) how many repetitions the host could not keep ahead.
+    """
 
-    def __init__(self, samples: list[float]):
+    __slots__ = ("samples", "method", "number", "starved")
+
+    def __init__(self, samples: list[float], method: str | None = None, number: int | None = None,
+                 starved: int | None = None):
         self.samples = samples
+        self.method = method
+        self.number = number
+        self.starved = starved
 
     @property
     def median(self) -> float:
@@ -79,8 +124,165 @@ class Timing:
         return q[2] - q[0]
 
     def __repr__(self) -> str:
+        extra = f", {self.method}" if self.method else ""
+        if self.starved:
+            extra += f", {self.starved} starved"
         return (f"Timing(median={self.median * 1e6:.3f}us, spread={self.spread * 1e6:.3f}us, "
-                f"n={len(self.samples)})")
+                f"n={len(self.samples)}{extra})")
+
+
+# A kernel that keeps one thread busy for ``ns`` nanoseconds of the GPU's global timer, whatever
+# the clock rate; clock64() bounds the spin should that timer not advance (4 cycles per ns: at most
+# twice too long on a 2 GHz SM, never a hang). Benchmark tooling, not a gpucell kernel: it lives
+# here, not in kernels/. The host emulator (the simulated device) has no timer register and runs
+# each launch as it is queued, so there it returns at once.
+_SPIN_SOURCE = r"""
+extern "C" __global__ void gpucell_bench_spin(long long ns) {
+#ifndef GPUCELL_EMULATOR
+    unsigned long long start, now;
+    const long long cycles = clock64();
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(start));
+    do {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+    } while ((long long)(now - start) < ns && clock64() - cycles < 4 * ns);
+#endif
+}
+"""
+
+
+class CudaQueue:
+    """What queue-ahead timing asks of the device, on the current stream: a filler kernel of a
+    given duration, events, whether an event is done, the time between two events. Tests pass an
+    object with the same methods and a fake clock."""
+
+    def __init__(self):
+        self._kernels: dict = {}
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether a longer filler can keep the GPU ahead of the host (not on the simulated device,
+        which runs each call when it is queued)."""
+        return not backend.simulated()
+
+    def filler(self, seconds: float) -> None:
+        cupy = backend.cupy
+        kernel = self._kernels.get(cupy)
+        if kernel is None:
+            kernel = self._kernels[cupy] = cupy.RawKernel(_SPIN_SOURCE, "gpucell_bench_spin")
+        kernel((1,), (1,), (_np.int64(int(seconds * 1e9)),))
+
+    def record(self):
+        return _dev.device_timer()
+
+    def done(self, event) -> bool:
+        return bool(event.done)
+
+    def elapsed(self, start, end) -> float:
+        return _dev.elapsed_seconds(start, end)
+
+
+_queue: CudaQueue | None = None
+
+
+def cuda_queue() -> CudaQueue:
+    global _queue
+    if _queue is None:
+        _queue = CudaQueue()
+    return _queue
+
+
+class QueuedBatch(NamedTuple):
+    """One queue-ahead repetition."""
+
+    per_call: float  # the GPU's seconds per call
+    host: float  # seconds the host took to queue the calls and the end event
+    starved: bool  # the filler ended before the last call was queued: host time may be included
+
+
+def queued_batch(fn, number: int, filler_s: float, queue=None, clock=time.perf_counter) -> QueuedBatch:
+    """Times ``number`` calls of ``fn`` by the GPU's clock alone: filler, event, calls, event.
+
+    The filler (a kernel spinning ``filler_s`` seconds) goes first on the current stream, so the
+    start event and every call queue up behind it while the GPU is busy; once it ends the GPU runs
+    them back to back, and (end - start) / number is the GPU's time per call, launch gaps between
+    kernels included, the host's dispatch time not. If the start event is already done when the
+    end event has been queued, the filler ended too early and the GPU may have waited for the host:
+    the batch is ``starved``.
+    """
+    queue = cuda_queue() if queue is None else queue
+    queue.filler(filler_s)
+    begun = clock()
+    start = queue.record()
+    for _ in range(number):
+        fn()
+    end = queue.record()
+    host = clock() - begun
+    starved = queue.done(start)
+    return QueuedBatch(queue.elapsed(start, end) / number, host, starved)
+
+
+def _filler_for(host_s: float) -> float:
+    """A filler that outlasts the host's queueing of a batch that took ``host_s`` last time."""
+    return min(FILLER_MAX_S, max(FILLER_MIN_S, 2 * host_s + FILLER_MARGIN_S))
+
+
+class _Sampler:
+    """Times one candidate: calibrates the calls per repetition, then takes repetitions."""
+
+    def __init__(self, fn, method: str, min_batch_s: float, number: int | None = None, queue=None,
+                 clock=time.perf_counter):
+        self.fn, self.method, self.min_batch_s = fn, method, min_batch_s
+        self.number, self.queue, self.clock = number, queue, clock
+        self.filler_s = FILLER_MIN_S
+        self.starved = 0
+
+    def calibrate(self) -> None:
+        if self.method != "queue-ahead":
+            if self.number is None:
+                self.number = _calibrate(self.fn, self.method == "events", self.min_batch_s)
+            return
+        # One call behind a filler: its GPU time sets the calls per repetition, and its host time
+        # the filler that keeps the GPU ahead of the host while they are queued. A call that
+        # synchronizes starves any filler: then the shortest one wastes the least.
+        probe = self._queued(1, count=False)
+        if self.number is None:
+            self.number = max(1, min(QUEUE_MAX_CALLS, math.ceil(self.min_batch_s / max(probe.per_call, 1e-9))))
+        self.filler_s = FILLER_MIN_S if probe.starved else _filler_for(probe.host * self.number)
+
+    def sample(self) -> float:
+        if self.method == "queue-ahead":
+            return self._queued(self.number).per_call
+        return _batch(self.fn, self.number, self.method == "events")
+
+    def _queued(self, number: int, count: bool = True) -> QueuedBatch:
+        queue = cuda_queue() if self.queue is None else self.queue
+        adaptive = getattr(queue, "adaptive", True)
+        filler, lengthened = self.filler_s, False
+        for attempt in range(STARVED_RETRIES + 1):
+            batch = queued_batch(self.fn, number, filler, queue, self.clock)
+            if not batch.starved or not adaptive:
+                break
+            if attempt and batch.host >= filler:
+                break  # the host waited for the GPU (a call synchronizes): no filler can help
+            # The filler ended early (the host was slower than last time, or the GPU's timer
+            # runs short): at least double it, and retake the repetition.
+            filler, lengthened = min(FILLER_MAX_S, max(2 * filler, _filler_for(batch.host))), True
+        if adaptive and not batch.starved:
+            # Sized on this batch's queueing time; a filler that had to be lengthened stays long.
+            self.filler_s = max(_filler_for(batch.host), filler if lengthened else 0.0)
+        if count and batch.starved:
+            self.starved += 1
+        return batch
+
+    def timing(self, samples: list[float]) -> Timing:
+        return Timing(samples, self.method, self.number,
+                      self.starved if self.method == "queue-ahead" else None)
+
+
+def _method(on_gpu: bool, queued: bool) -> str:
+    if not on_gpu:
+        return "host"
+    return "queue-ahead" if queued else "events"
 
 
 def _batch(fn, number: int, on_gpu: bool) -> float:
@@ -107,36 +309,40 @@ def _calibrate(fn, on_gpu: bool, min_batch_s: float) -> int:
 
 
 def time_fn(fn, *, quick: bool = False, repeat: int | None = None, number: int | None = None,
-            on_gpu: bool | None = None, min_batch_s: float | None = None) -> Timing:
-    """Times ``fn()``: warm-up, then ``repeat`` repetitions of ``number`` calls each.
+            on_gpu: bool | None = None, min_batch_s: float | None = None, queued: bool = False,
+            warmup: int = WARMUP, queue=None, clock=time.perf_counter) -> Timing:
+    """Times ``fn()``: ``warmup`` calls, then ``repeat`` repetitions of ``number`` calls each.
 
-    ``number`` defaults to what makes a repetition last ``min_batch_s`` (2 ms quick, 10 ms full);
-    ``on_gpu`` (default: gpucell's device is the GPU) selects CUDA events over perf_counter.
+    ``number`` defaults to what makes a repetition last ``min_batch_s`` (2 ms quick, 10 ms full;
+    at most ``QUEUE_MAX_CALLS`` queued); ``on_gpu`` (default: gpucell's device is the GPU) selects
+    the GPU's clocks over perf_counter, and ``queued`` the GPU's own time (queue-ahead) over
+    throughput (events around the batch). ``queue`` and ``clock`` replace the device and the host
+    clock (tests).
     """
+    return compare({"fn": fn}, quick=quick, repeat=repeat, number=number, on_gpu=on_gpu,
+                   min_batch_s=min_batch_s, queued=queued, warmup=warmup, queue=queue, clock=clock)["fn"]
+
+
+def compare(candidates: dict, *, quick: bool = False, repeat: int | None = None, number: int | None = None,
+            on_gpu: bool | None = None, min_batch_s: float | None = None, queued: bool = False,
+            warmup: int = WARMUP, queue=None, clock=time.perf_counter) -> dict[str, Timing]:
+    """Times every ``name -> fn`` of ``candidates`` (options as :func:`time_fn`), interleaving
+    their repetitions so that drift and noise of the machine fall on all of them alike."""
     on_gpu = device() == "GPU" if on_gpu is None else on_gpu
     repeat = repeat or (QUICK_REPEAT if quick else FULL_REPEAT)
     min_batch_s = min_batch_s or (QUICK_BATCH_S if quick else FULL_BATCH_S)
-    fn()  # first-call costs: compilation, caches, allocation
-    number = number or _calibrate(fn, on_gpu, min_batch_s)
-    return Timing([_batch(fn, number, on_gpu) for _ in range(repeat)])
-
-
-def compare(candidates: dict, *, quick: bool = False, repeat: int | None = None,
-            on_gpu: bool | None = None, min_batch_s: float | None = None) -> dict[str, Timing]:
-    """Times every ``name -> fn`` of ``candidates``, interleaving their repetitions so that drift
-    and noise of the machine fall on all of them alike."""
-    on_gpu = device() == "GPU" if on_gpu is None else on_gpu
-    repeat = repeat or (QUICK_REPEAT if quick else FULL_REPEAT)
-    min_batch_s = min_batch_s or (QUICK_BATCH_S if quick else FULL_BATCH_S)
-    numbers = {}
+    method = _method(on_gpu, queued)
+    samplers = {}
     for name, fn in candidates.items():
-        fn()
-        numbers[name] = _calibrate(fn, on_gpu, min_batch_s)
+        for _ in range(warmup):  # first-call costs: compilation, caches, allocation, jit capture
+            fn()
+        samplers[name] = _Sampler(fn, method, min_batch_s, number, queue, clock)
+        samplers[name].calibrate()
     samples: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(repeat):
-        for name, fn in candidates.items():
-            samples[name].append(_batch(fn, numbers[name], on_gpu))
-    return {name: Timing(s) for name, s in samples.items()}
+        for name, sampler in samplers.items():
+            samples[name].append(sampler.sample())
+    return {name: samplers[name].timing(s) for name, s in samples.items()}
 
 
 def peak_bytes(fn, on_gpu: bool | None = None, torch=None) -> int | None:
@@ -190,12 +396,13 @@ def paired_ratio(a: Timing, b: Timing, level: float = 0.95, resamples: int = 200
     return statistics.median(ratios), low, high
 
 
-def goal(a: Timing, b: Timing, limit: float, *, at_least: bool = False) -> dict:
-    """A goal on ``a / b`` (medians): at most ``limit`` (at least, with ``at_least``). ``met`` is
-    judged on the ratio of the medians; ``paired`` and ``interval`` (see :func:`paired_ratio`)
-    come with it, and ``clear`` says whether the whole interval is on the verdict's side."""
-    value = a.median / b.median
-    paired, low, high = paired_ratio(a, b)
+def goal(a: Timing, b: Timing, limit: float, *, at_least: bool = False, scale: float = 1.0) -> dict:
+    """A goal on ``scale * a / b`` (medians): at most ``limit`` (at least, with ``at_least``).
+    ``met`` is judged on the ratio of the medians; ``paired`` and ``interval`` (see
+    :func:`paired_ratio`) come with it, and ``clear`` says whether the whole interval is on the
+    verdict's side. ``scale`` turns a time ratio into another figure (a fraction of bandwidth)."""
+    value = scale * a.median / b.median
+    paired, low, high = (scale * x for x in paired_ratio(a, b))
     met = value >= limit if at_least else value <= limit
     inside = (low >= limit if at_least else high <= limit) if met else \
         (high < limit if at_least else low > limit)
@@ -220,9 +427,14 @@ def rows_for(timings: dict[str, Timing], baseline: str | None, **extra) -> list[
     base = timings[baseline].median if baseline is not None else None
     rows = []
     for name, timing in timings.items():
-        rows.append({"case": name, "time_us": round(timing.median * 1e6, 3),
-                     "spread_us": round(timing.spread * 1e6, 3), "baseline": baseline,
-                     "ratio": round(timing.median / base, 3) if base else None, **extra})
+        row = {"case": name, "time_us": round(timing.median * 1e6, 3),
+               "spread_us": round(timing.spread * 1e6, 3), "baseline": baseline,
+               "ratio": round(timing.median / base, 3) if base else None}
+        if timing.method is not None:
+            row.update(timing=timing.method, calls_per_sample=timing.number)
+        if timing.starved is not None:
+            row["starved"] = timing.starved
+        rows.append({**row, **extra})
     return rows
 
 

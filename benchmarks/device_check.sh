@@ -4,9 +4,13 @@
 #
 #     benchmarks/device_check.sh OUT_DIR
 #
-# Runs every GPU-marked test and every benchmark with --quick, within six minutes, and writes
-# OUT_DIR/report.json (date, gpu, driver, cupy, tests {passed, failed, skipped, errors}, benchmark
-# figures) and OUT_DIR/log.txt. Without a GPU it still writes a report that says why.
+# Within six minutes, each part under its own limit (benchmarks/_device_check.py has the budget):
+# compile start (cold and warm kernel cache), the kernels against copy bandwidth and cuBLAS
+# (queue-ahead timing), a two-stream ordering probe, every GPU-marked test, the other benchmarks
+# with --quick. Writes OUT_DIR/report.json (gpu, driver, cupy, tests {passed, failed, skipped,
+# errors}, first_call, matmul, elementwise, streams, goals, budget, benchmark figures) and
+# OUT_DIR/log.txt, which ends in a short summary. Without a GPU it says why, in seconds;
+# GPUCELL_DEVICE=SIM rehearses the GPU parts on the simulated device.
 # PYTHON=/path/to/python picks the interpreter (default: python, else python3).
 set -uo pipefail
 if [ $# -lt 1 ]; then

@@ -9,6 +9,10 @@ The report goes to ``<out>/<date>_<device>[_quick].json`` (``out`` defaults to
 ``benchmarks/results``) and the plots to the folder of the same stem; matplotlib is optional
 (``pip install ".[dev]"`` brings it): without it the plots are skipped with a message.
 A script that fails, times out or breaks the contract is reported and makes the exit status 1.
+The report is rewritten after every script (``"complete": false`` until the last), so a runner
+killed from outside keeps what it finished; ``--only`` runs the scripts in the order given. On the
+simulated device (``GPUCELL_DEVICE=SIM``) the report and the table say that the figures are host
+time, not GPU speed.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NOT_BENCHMARKS = {"run", "__main__", "__init__"}
+SIMULATED_NOTE = ("the simulated CUDA device: GPU code paths, host-time figures (events report when the host "
+                  "ran the work), not GPU speed")
 _SIZE_IN_CASE = re.compile(r"[\s,(\[]*\b(?:n|N|size|shape)\s*=\s*[\dx_.e+]+[)\]]?")
 
 
@@ -102,9 +108,13 @@ def _device_facts() -> dict:
     except Exception as exc:  # noqa: BLE001 - the report still says what ran
         return {"error": f"{type(exc).__name__}: {exc}"}
     gpu = info["gpus"][0] if info["gpus"] else {}
-    return {"backend": info["backend"], "gpu": gpu.get("name"), "driver": info["driver"],
-            "cupy": info["cupy"], "cuda_runtime": info["cuda_runtime"], "numpy": info["numpy"],
-            "python": info["python"]}
+    facts = {"backend": info["backend"], "gpu": gpu.get("name"), "driver": info["driver"],
+             "cupy": info["cupy"], "cuda_runtime": info["cuda_runtime"], "numpy": info["numpy"],
+             "python": info["python"]}
+    if "simulated" in str(info.get("gpu_status", "")):
+        facts["simulated"] = True
+        facts["note"] = SIMULATED_NOTE
+    return facts
 
 
 def _slug(text: str) -> str:
@@ -208,7 +218,7 @@ def plot(report: dict, folder: Path) -> list[Path]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description="Run gpucell's benchmarks.")
     parser.add_argument("--quick", action="store_true", help="run every benchmark briefly (CI)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks, in this order")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for the report and plots")
     parser.add_argument("--timeout", type=float, help="seconds per benchmark (default 600; 180 with --quick)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -223,7 +233,7 @@ def main(argv=None) -> int:
         unknown = sorted(set(args.only) - set(names))
         if unknown:
             parser.error(f"unknown benchmark(s) {', '.join(unknown)}; the benchmarks are {', '.join(names)}")
-        names = [n for n in names if n in args.only]
+        names = list(dict.fromkeys(args.only))  # in the order asked for (the device check puts the most wanted first)
     timeout = args.timeout or (180.0 if args.quick else 600.0)
 
     now = _dt.datetime.now(_dt.timezone.utc)
@@ -232,22 +242,26 @@ def main(argv=None) -> int:
               "machine": {"host": platform.node(), "platform": platform.platform(),
                           "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
               "device": device, "benchmarks": {}}
+    where = device.get("gpu") or (f"cpu-{platform.machine()}" if device.get("backend") == "CPU"
+                                  else "unknown")
+    stem = f"{now:%Y-%m-%d}_{_slug(where)}{'_quick' if args.quick else ''}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{stem}.json"
     for name in names:
         print(f"running {name}{' --quick' if args.quick else ''} ...", flush=True)
         entry = run_one(name, args.quick, timeout)
         report["benchmarks"][name] = entry
         if entry["status"] != "ok":
             print(f"  {entry['status']}: {entry['error']}", flush=True)
-
-    where = device.get("gpu") or (f"cpu-{platform.machine()}" if device.get("backend") == "CPU"
-                                  else "unknown")
-    stem = f"{now:%Y-%m-%d}_{_slug(where)}{'_quick' if args.quick else ''}"
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{stem}.json"
+        # After every script: a runner killed from outside (the device check's limit) keeps these.
+        path.write_text(json.dumps({**report, "complete": False}, indent=2))
+    report["complete"] = True
     path.write_text(json.dumps(report, indent=2))
     print(f"\ngpucell benchmarks on {where} ({device.get('backend')}), {report['date']}"
           f"{', quick run' if args.quick else ''}")
     print(table(report))
+    if device.get("simulated"):
+        print(f"note: {SIMULATED_NOTE}")
     print(f"report: {path}")
     if not args.no_plots:
         for png in plot(report, args.out / stem):

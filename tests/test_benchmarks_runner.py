@@ -138,3 +138,13 @@ def test_runner_rejects_unknown_names():
     done = subprocess.run([sys.executable, "benchmarks/run.py", "--only", "nope"], capture_output=True,
                           text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "unknown benchmark(s) nope" in done.stderr
+
+
+def test_device_facts_label_the_simulated_device():
+    from gpucell import backend
+
+    facts = run._device_facts()
+    if backend.simulated():
+        assert facts["simulated"] is True and "not GPU speed" in facts["note"]
+    else:
+        assert "simulated" not in facts
