@@ -2,7 +2,8 @@
 
 Call 0 of a key runs eagerly while the tracer records every op; later calls replay the plan: over
 NumPy on the CPU, as CUDA graphs on the GPU. ``cache_info()`` reports hits, misses, captures, graph
-breaks and held memory. DESIGN.md ("jit and the plan cache") is the blueprint.
+breaks and held memory; ``set_cache_limits()`` bounds the cache by plans and by bytes. DESIGN.md
+("jit and the plan cache") is the blueprint.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from gpucell.jit.function import PLANS, JitFunction
 from gpucell.jit.tracer import TraceError
 from gpucell.ops._dispatch import hooks
 
-__all__ = ["jit", "cache_info", "clear_cache", "JitFunction", "TraceError", "CacheInfo"]
+__all__ = ["jit", "cache_info", "clear_cache", "set_cache_limits", "JitFunction", "TraceError", "CacheInfo"]
 
 
 def jit(function=None, *, mode: str = "PSJit", jit_config=None, input_signature=None):
@@ -34,13 +35,31 @@ def jit(function=None, *, mode: str = "PSJit", jit_config=None, input_signature=
 
 
 def cache_info() -> CacheInfo:
-    """Counters of the process-wide plan cache."""
+    """Counters of the process-wide plan cache: hits, misses, captures, graph breaks,
+    invalidations, evictions, plans, and the device memory the plans hold (``held_bytes``) with its
+    bound (``max_bytes``).
+
+    >>> from gpucell.jit import cache_info
+    >>> cache_info().held_bytes >= 0
+    True
+    """
     return PLANS.info()
 
 
 def clear_cache() -> None:
-    """Drops every plan (their buffers are freed when nothing else holds them)."""
+    """Drops every plan and gives its device memory back (graphs, static buffers, private pool)."""
     PLANS.clear()
+
+
+def set_cache_limits(maxsize: int | None = None, max_bytes: int | None = None) -> None:
+    """Bounds the process-wide plan cache: at most ``maxsize`` plans (default 128) holding at most
+    ``max_bytes`` of device memory (default ``GPUCELL_JIT_CACHE_BYTES``, else half the GPU's memory);
+    least recently used plans are evicted and their memory freed. None leaves a bound as it is.
+
+    >>> from gpucell.jit import set_cache_limits
+    >>> set_cache_limits(max_bytes=2 << 30)  # 2 GiB
+    """
+    PLANS.set_limits(maxsize, max_bytes)
 
 
 def _graph_call(cell, inputs: tuple, kwargs: dict):

@@ -13,10 +13,21 @@ runs (the warm-up, the segments between graphs, the fallback) run serialized on 
 Random ops in a captured segment read a Philox state of that graph's own; before each launch the
 executor writes a fresh counter range into it (gpucell.random.GraphDraws), in the order an eager
 call would reserve it, so replays draw what eager calls would.
+
+Memory: a plan's static buffers and its graphs' scratch live in the plan's private pool, and no
+array handed to a caller is ever taken from it (outputs, the warm-up's included, are copied out on
+the caller's stream), so ``release()`` can give the whole pool back when the cache drops the plan.
+Plans never share a pool. PyTorch lets graphs captured in sequence share one because they are
+replayed in that order and never at once; here plans replay in any order, from any thread, each on
+its own stream and under its own lock, so two plans' graphs may run at the same time and one's
+scratch would be the other's live buffers. Sharing would need one lock and one stream per group
+of plans (serializing them), and a group's pool could be freed only when its last plan goes (any
+other plan's graphs may use a free block as scratch), which defeats evicting plans one at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from functools import partial
@@ -51,6 +62,9 @@ class ReplayExecutor:
 
     def held_bytes(self) -> int:
         return self.plan.held_bytes()
+
+    def release(self) -> None:
+        """Nothing to give back: the arrays of each call are the caller's."""
 
 
 def _segments(steps) -> list[tuple[bool, int, tuple]]:
@@ -88,6 +102,9 @@ class CudaGraphExecutor:
         self.graphs = None    # one graph per captured segment, None for eager ones
         self.draws = None     # per segment: its GraphDraws (random ops' own state), or None
         self.failed = False
+        self.released = False  # the cache dropped the plan: its memory is gone, calls run eagerly
+        self.on_capture = None  # called after the first call here (outside the lock): the cache
+                                # measures the plan's memory again
         self._lock = threading.Lock()
         # Arguments an in-place op writes into: eager mode changes the caller's array, so a replay
         # copies the static buffer back into it.
@@ -98,11 +115,32 @@ class CudaGraphExecutor:
 
     def __call__(self, arg_arrays: list):
         with self._lock:
-            if self.failed:
+            if self.failed or self.released:
                 return self.fallback(arg_arrays)
-            if self.graphs is None:
-                return self._warm_up_and_capture(arg_arrays)
-            return self._replay(arg_arrays)
+            if self.graphs is not None:
+                return self._replay(arg_arrays)
+            result = self._warm_up_and_capture(arg_arrays)
+        if self.on_capture is not None:
+            self.on_capture()
+        return result
+
+    def release(self) -> None:
+        """Gives the plan's device memory back (the cache calls it when it drops the plan).
+
+        Waits for the plan's streams (its last launch, and the callers' copies out of the static
+        buffers), drops the graphs and static buffers, then frees the private pool's blocks. A call
+        still arriving here (a thread that took the plan from the cache before) replays eagerly.
+        """
+        with self._lock:  # a call in progress finishes first: it uses the static buffers
+            if self.released:
+                return
+            self.released = True
+            runner = self.runner
+            # Before the graphs go (none may be destroyed while it runs). If this raises (a broken
+            # device), everything stays referenced: a leak, never a block freed under a graph.
+            runner.synchronize()
+            self.env = self.graphs = self.draws = self.runner = None
+            runner.release()
 
     def _replay(self, arg_arrays: list):
         with self.runner.on_private_stream():
@@ -136,7 +174,8 @@ class CudaGraphExecutor:
     def _fail(self, exc: Exception, stage: str) -> None:
         self.failed = True
         self.env = self.graphs = self.draws = None
-        self.runner.release()
+        with contextlib.suppress(Exception):  # best effort: the eager fallback needs no pool
+            self.runner.release()
         if not CudaGraphExecutor._warned:
             CudaGraphExecutor._warned = True
             warnings.warn(f"gpucell.jit: CUDA-graph {stage} of '{self.plan.name}' failed "
@@ -146,7 +185,13 @@ class CudaGraphExecutor:
     def _warm_up_and_capture(self, arg_arrays: list):
         try:
             with self.runner.on_private_stream():
-                result, layout = self._warm_up(arg_arrays)
+                warm = self._warm_up(arg_arrays)
+            # The call's outputs, on the caller's stream from the caller's allocator, as in a replay:
+            # taken from the private pool they would die with it when the plan is evicted.
+            result = self.plan.build_output(warm, copy=True)
+            layout = {slot: (a.shape, a.dtype) for slot, a in enumerate(warm) if hasattr(a, "shape")}
+            del warm
+            self.runner.after_caller()  # the capture may reuse the blocks those copies read
         except Exception as exc:  # noqa: BLE001 - any failure falls back, visibly
             self._fail(exc, "warm-up")
             return self.fallback(arg_arrays)
@@ -159,14 +204,12 @@ class CudaGraphExecutor:
         # have not run. A failed capture therefore needs no second run either.
         return result
 
-    def _warm_up(self, arg_arrays: list):
-        """This call's real run, eagerly on the plan's stream and pool; it leaves cached blocks of
-        the sizes the capture asks for in the pool's free list of that stream."""
+    def _warm_up(self, arg_arrays: list) -> list:
+        """This call's real run, eagerly on the plan's stream and pool (its slot table is returned);
+        it leaves cached blocks of the sizes the capture asks for in that stream's free list."""
         warm = self.plan.initial_env(list(arg_arrays))
         run_steps(self.plan.steps, warm)
-        result = self.plan.build_output(warm, copy=True)
-        layout = {slot: (a.shape, a.dtype) for slot, a in enumerate(warm) if hasattr(a, "shape")}
-        return result, layout
+        return warm
 
     def _capture(self, arg_arrays: list, layout: dict) -> None:
         xp = backend.array_module(arg_arrays[0]) if arg_arrays else backend.cupy
@@ -206,7 +249,8 @@ class CudaGraphExecutor:
         self.env, self.graphs, self.draws = env, graphs, all_draws
 
     def held_bytes(self) -> int:
-        return self.plan.held_bytes() + self.runner.held_bytes()
+        """The plan's constants and its private pool (static buffers, graph scratch, cached blocks)."""
+        return self.plan.held_bytes() + (0 if self.released else self.runner.held_bytes())
 
 
 def make_executor(plan: Plan, on_cpu: bool):

@@ -197,6 +197,9 @@ class _FakeRunner:
     def launch(self, graph):
         graph()
 
+    def synchronize(self):
+        pass
+
     def release(self):
         pass
 
