@@ -28,6 +28,7 @@ Parameter (name=w, shape=(1, 2), dtype=Float32, requires_grad=True)
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import warnings
@@ -47,6 +48,9 @@ __all__ = ["CheckpointMismatchError", "load_checkpoint", "load_param_into_net", 
 _EXTENSIONS = (".ckpt", ".safetensors")
 _FLOATS = frozenset({_dt.float16, _dt.float32, _dt.float64})
 _INTS = frozenset({_dt.int8, _dt.int16, _dt.int32, _dt.int64, _dt.uint8})
+# load_param_into_net reports what it did not load here, at WARNING, as MindSpore logs it: with no
+# logging configured, Python prints WARNING records to stderr, so a user sees them.
+logger = logging.getLogger(__name__)
 _pending: dict[str, threading.Thread] = {}
 _pending_lock = threading.Lock()
 _write_lock = threading.Lock()
@@ -278,13 +282,27 @@ def load_param_into_net(net: Cell, parameter_dict: dict, strict_load: bool = Fal
     """Writes ``parameter_dict``'s values into ``net``'s Parameters of the same name, in place.
 
     Returns ``(param_not_load, ckpt_not_load)``: names of the net's Parameters that got nothing, and
-    names in ``parameter_dict`` that went nowhere (string entries always stay here). With
-    ``strict_load=False`` (MindSpore's default), Parameters still missing are matched by suffix:
-    a name ``P + n`` in the dict loads the net's ``n`` when ``P`` ends with ``.`` (a checkpoint of
-    a wrapping Cell, ``backbone.dense.weight``, loads into the bare net's ``dense.weight``), and
-    dtypes of one kind convert (float32 <-> float16, int64 -> int32) when no value overflows.
-    With ``strict_load=True`` names and dtypes must match exactly. A shape or dtype mismatch raises
+    names in ``parameter_dict`` that went nowhere (string entries always stay here). When some of
+    the net's Parameters get nothing, a WARNING on the ``gpucell.checkpoint`` logger lists them, as
+    MindSpore logs it (with no logging configured, Python prints it to stderr).
+
+    With ``strict_load=False`` (MindSpore's default), Parameters still missing are matched by
+    suffix, by MindSpore's rule: the first dict name that ends with a missing net name (net order,
+    then dict order) gives a prefix ``P``; every missing ``n`` with ``P + n`` in the dict loads from
+    it; repeated while a new prefix turns up, each logged at WARNING. So a checkpoint of a wrapping
+    Cell (``backbone.dense.weight``) loads into the bare net (``dense.weight``). Dtypes of one kind
+    convert (float32 <-> float16, int64 -> int32) when no value overflows. With
+    ``strict_load=True`` names and dtypes must match exactly. A shape or dtype mismatch raises
     CheckpointMismatchError (a ValueError and a RuntimeError) before any Parameter changes.
+    Unlike MindSpore, a dict entry loaded through a prefix leaves ``ckpt_not_load``.
+
+    >>> from gpucell import nn, Parameter, Tensor
+    >>> class Net(nn.Cell):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = Parameter(Tensor([1.0]), name="w")
+    >>> load_param_into_net(Net(), {"x": Parameter(Tensor([2.0]), name="x")})  # and a WARNING
+    (['w'], ['x'])
     """
     where = "load_param_into_net"
     if not isinstance(net, Cell):
@@ -319,19 +337,37 @@ def load_param_into_net(net: Cell, parameter_dict: dict, strict_load: bool = Fal
     ready = [(param, _converted(param, key, parameter_dict[key], strict_load)) for param, key in plan]
     for param, data in ready:
         param.set_data(data if isinstance(data, Tensor) else _tensor_of(data))
+    if param_not_load:
+        _warn_not_loaded(param_not_load, len(plan), ckpt_not_load)
     return param_not_load, ckpt_not_load
 
 
+def _warn_not_loaded(param_not_load: list[str], loaded: int, ckpt_not_load: list[str]) -> None:
+    """MindSpore's WARNING; when nothing at all loaded, it also shows what the dict held instead."""
+    message = (f"For 'load_param_into_net', {len(param_not_load)} parameters in the 'net' are not loaded, "
+               f"because they are not in the 'parameter_dict', please check whether the network "
+               f"structure is consistent when training and loading checkpoint. {param_not_load} are "
+               f"not loaded.")
+    if not loaded:
+        shown = ckpt_not_load[:5] + (["..."] if len(ckpt_not_load) > 5 else [])
+        message += (f" No parameter of the 'net' was loaded: the 'parameter_dict' names are {shown}"
+                    if ckpt_not_load else " No parameter of the 'net' was loaded: the 'parameter_dict' is "
+                                          "empty")
+        message += "."
+    logger.warning(message)
+
+
 def _match_by_suffix(missing: list[Parameter], parameter_dict: dict, param_not_load: list[str]):
-    """MindSpore's prefix search: find a prefix P with P + name in the dict, load all such names."""
+    """MindSpore's prefix search (``_load_dismatch_prefix_params``): the first dict name that ends
+    with a missing net name gives a prefix P; every missing name n with P + n in the dict loads."""
     tensors = [k for k, v in parameter_dict.items() if not isinstance(v, str)]
     found = []
     while missing:
         prefix = next((key[:-len(p.name)] for p in missing for key in tensors
-                       if len(key) > len(p.name) and key.endswith(p.name)
-                       and key[-len(p.name) - 1] == "."), None)
+                       if len(key) > len(p.name) and key.endswith(p.name)), None)
         if prefix is None:
             break
+        logger.warning(f"For 'load_param_into_net', remove parameter prefix name: {prefix}, continue to load.")
         hits = [p for p in missing if prefix + p.name in parameter_dict
                 and not isinstance(parameter_dict[prefix + p.name], str)]
         for param in hits:

@@ -20,6 +20,7 @@ import numpy as np
 
 from gpucell import backend
 from gpucell import dtype as _dt
+from gpucell.dataset.pipeline import EpochIterator, LoaderSource
 from gpucell.random import get_seed
 from gpucell.tensor import Tensor, from_numpy
 
@@ -136,6 +137,17 @@ class ArrayLoader:
         """A loader over the same data, fully reshuffled each epoch (any ``buffer_size``)."""
         return self._copy(shuffle=True)
 
+    def map(self, operations, input_columns=None, output_columns=None, num_parallel_workers=None,
+            **kwargs):
+        """A pipeline (gpucell.dataset.pipeline) applying ``operations`` to each row, or to each batch
+        after ``batch``; see ``Dataset.map``. Its ``batch`` then stacks the mapped rows."""
+        return LoaderSource(self).map(operations, input_columns, output_columns, num_parallel_workers,
+                                      **kwargs)
+
+    def repeat(self, count: int | None = None):
+        """A pipeline running ``count`` epochs of this loader per epoch (None or -1: endlessly)."""
+        return LoaderSource(self).repeat(count)
+
     # -- iteration -----------------------------------------------------------------------------
     def order(self, epoch: int) -> np.ndarray:
         """The sample order of ``epoch``: a permutation from ``(seed, epoch)``, or 0..n-1."""
@@ -191,14 +203,14 @@ class ArrayLoader:
         return tuple(Tensor(a, device=device) for a in arrays)
 
     def create_tuple_iterator(self, columns=None, num_epochs: int = -1, output_numpy: bool = False,
-                              do_copy: bool = True) -> _EpochIterator:
+                              do_copy: bool = True) -> EpochIterator:
         """MindSpore's tuple iterator: each pass (``for``) over it runs one epoch, yielding lists."""
-        return _EpochIterator(self, "tuple", columns, num_epochs, output_numpy)
+        return EpochIterator(self, "tuple", columns, num_epochs, output_numpy)
 
     def create_dict_iterator(self, num_epochs: int = -1, output_numpy: bool = False,
-                             do_copy: bool = True) -> _EpochIterator:
+                             do_copy: bool = True) -> EpochIterator:
         """MindSpore's dict iterator: each pass runs one epoch, yielding {column name: Tensor}."""
-        return _EpochIterator(self, "dict", None, num_epochs, output_numpy)
+        return EpochIterator(self, "dict", None, num_epochs, output_numpy)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(columns={self._names}, samples={self.num_samples}, "
@@ -206,50 +218,20 @@ class ArrayLoader:
                 f"drop_last={self._drop_last})")
 
 
-class _EpochIterator:
-    """Re-iterable: every ``for`` over it (or ``next`` after it ran out) starts the next epoch."""
-
-    def __init__(self, loader: ArrayLoader, kind: str, columns, num_epochs: int, output_numpy: bool):
-        where = f"create_{kind}_iterator"
-        if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or not (
-                num_epochs == -1 or num_epochs >= 1):
-            raise ValueError(f"For '{where}', 'num_epochs' must be -1 or an int >= 1, but got "
-                             f"{num_epochs!r}.")
-        names = loader.get_col_names()
-        if columns is not None:
-            columns = [columns] if isinstance(columns, str) else list(columns)
-            unknown = [c for c in columns if c not in names]
-            if unknown:
-                raise ValueError(f"For '{where}', unknown columns {unknown}; the columns are {names}.")
-        self._loader, self._kind, self._output_numpy = loader, kind, output_numpy
-        self._pick = None if columns is None else [names.index(c) for c in columns]
-        self._names = names
-        self._left = num_epochs
-        self._current = None
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self._current is None:
-            if self._left == 0:
-                raise StopIteration
-            self._left -= 1 if self._left > 0 else 0
-            self._current = self._loader.iter_epoch(self._output_numpy)
-        try:
-            row = next(self._current)
-        except StopIteration:
-            self._current = None
-            raise
-        if self._kind == "dict":
-            return dict(zip(self._names, row))
-        return list(row) if self._pick is None else [row[i] for i in self._pick]
+_EpochIterator = EpochIterator  # its former name
 
 
 class NumpySlicesDataset(ArrayLoader):
     """MindSpore's ``NumpySlicesDataset``: samples sliced from arrays, shuffled by default.
 
-    ``NumpySlicesDataset(data, column_names=None, shuffle=None).batch(32, drop_remainder=True)``.
+    ``NumpySlicesDataset(data, column_names=None, shuffle=None).batch(32, drop_remainder=True)``;
+    ``.map(fn, input_columns=...)`` maps each sample (a pipeline, whose ``batch`` stacks them).
+
+    >>> import numpy as np
+    >>> ds = NumpySlicesDataset({"x": np.arange(4.0), "y": np.arange(4)}, shuffle=False)
+    >>> ds = ds.map(lambda x: x + 0.5, input_columns="x").batch(2)
+    >>> [b[0].asnumpy().tolist() for b in ds]
+    [[0.5, 1.5], [2.5, 3.5]]
     """
 
     def __init__(self, data, column_names=None, num_samples=None, num_parallel_workers=None,

@@ -92,6 +92,7 @@ class Cell:
         d["_auto_prefix"] = auto_prefix
         d["_phase"] = "train"
         d["training"] = False
+        d["requires_grad"] = False
         d["_bprop_debug"] = False
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
@@ -266,6 +267,24 @@ class Cell:
             cell.__dict__["training"] = mode
             cell.__dict__["_phase"] = "train" if mode else "predict"
         guard_epoch.value += 1  # jit plans re-check the phases they were traced in
+        return self
+
+    def set_grad(self, requires_grad: bool = True) -> Cell:
+        """Sets ``requires_grad`` on this Cell (not its children) and returns self, as MindSpore does.
+
+        MindSpore's PyNative mode builds the backward graph during the forward only when the flag is
+        on; gpucell records a backward whenever a gradient transform runs the Cell, so the flag is
+        kept for code that reads it. ``TrainOneStepCell`` sets it on its network, as in MindSpore.
+
+        >>> from gpucell import nn
+        >>> net = nn.Dense(2, 1)
+        >>> net.set_grad() is net, net.requires_grad
+        (True, True)
+        """
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"For 'set_grad', 'requires_grad' must be a bool, but got {requires_grad!r} "
+                            f"of type '{type(requires_grad).__name__}'.")
+        self.__dict__["requires_grad"] = requires_grad
         return self
 
     @property

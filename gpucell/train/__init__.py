@@ -10,9 +10,27 @@ from gpucell.train.callback import (
     RunContext,
     TimeMonitor,
 )
-from gpucell.train.metrics import Accuracy, Loss, Metric, get_metric_by_name
+from gpucell.train.metrics import (
+    F1,
+    MAE,
+    MSE,
+    Accuracy,
+    Fbeta,
+    Loss,
+    Metric,
+    Precision,
+    Recall,
+    Top1CategoricalAccuracy,
+    Top5CategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    get_metric_by_name,
+    get_metric_fn,
+    names,
+    rearrange_inputs,
+)
 from gpucell.train.model import Model
 
 __all__ = ["Model", "Callback", "RunContext", "CallbackParams", "LossMonitor", "TimeMonitor",
-           "ModelCheckpoint", "CheckpointConfig", "ProgressBar", "Metric", "Accuracy", "Loss",
-           "get_metric_by_name"]
+           "ModelCheckpoint", "CheckpointConfig", "ProgressBar", "Metric", "Accuracy", "Loss", "MAE", "MSE",
+           "Precision", "Recall", "Fbeta", "F1", "TopKCategoricalAccuracy", "Top1CategoricalAccuracy",
+           "Top5CategoricalAccuracy", "rearrange_inputs", "names", "get_metric_fn", "get_metric_by_name"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell import backend
 from gpucell.nn.cell import Cell
 from gpucell.nn.optim.optimizer import Optimizer
 from gpucell.nn.wrap.cell_wrapper import TrainOneStepCell, WithEvalCell, WithLossCell
@@ -35,6 +36,8 @@ __all__ = ["Model"]
 
 
 def _as_tensors(batch, where: str) -> tuple:
+    """A batch as a tuple of Tensors: its NumPy arrays, NumPy scalars, numbers and (nested) lists
+    become Tensors on the current device; anything else is refused by name."""
     if isinstance(batch, dict):
         batch = tuple(batch.values())
     if isinstance(batch, (Tensor, np.ndarray)):
@@ -42,24 +45,37 @@ def _as_tensors(batch, where: str) -> tuple:
     if not isinstance(batch, (tuple, list)):
         raise TypeError(f"For '{where}', each batch must be a tuple or list like (data, label), but got "
                         f"{type(batch).__name__}.")
-    return tuple(Tensor(b) if isinstance(b, np.ndarray) else b for b in batch)
+    out = []
+    for index, item in enumerate(batch):
+        if isinstance(item, Tensor):
+            out.append(item)
+        elif isinstance(item, (np.ndarray, np.generic, list, int, float, bool)) or backend.is_gpu_array(item):
+            out.append(Tensor(np.asarray(item) if isinstance(item, np.generic) else item))
+        else:
+            raise TypeError(f"For '{where}', element {index} of a batch must be a Tensor, a NumPy or CuPy array, "
+                            f"a number or a list, but got {type(item).__name__}.")
+    return tuple(out)
 
 
 class _Epochs:
-    """One pass per epoch over any dataset: MindSpore datasets (``create_tuple_iterator``) or any
-    re-iterable of batches (a list, a loader)."""
+    """One pass per epoch over any dataset: MindSpore datasets (``create_tuple_iterator``), any
+    re-iterable of batches (a list, a loader), or a generator function (called once per epoch)."""
 
     def __init__(self, dataset, epochs: int, where: str):
         if dataset is None:
             raise ValueError(f"For '{where}', the dataset must not be None.")
         self.where = where
+        self.calls = False
         if hasattr(dataset, "create_tuple_iterator"):
             self.source = dataset.create_tuple_iterator(num_epochs=epochs)
         elif hasattr(dataset, "__iter__"):
             self.source = dataset
+        elif callable(dataset):
+            self.source, self.calls = dataset, True
         else:
-            raise TypeError(f"For '{where}', the dataset must be iterable (batches of (data, label)) or have "
-                            f"create_tuple_iterator(), but got {type(dataset).__name__}.")
+            raise TypeError(f"For '{where}', the dataset must be iterable (batches of (data, label)), a "
+                            f"generator function or have create_tuple_iterator(), but got "
+                            f"{type(dataset).__name__}.")
         self.size = None
         if hasattr(dataset, "get_dataset_size"):
             self.size = int(dataset.get_dataset_size())
@@ -68,7 +84,11 @@ class _Epochs:
 
     def epoch(self, index: int):
         count = 0
-        for batch in self.source:
+        batches = self.source() if self.calls else self.source
+        if not hasattr(batches, "__iter__"):
+            raise TypeError(f"For '{self.where}', the dataset function must return an iterable of batches "
+                            f"(use yield), but it returned {type(batches).__name__}.")
+        for batch in batches:
             count += 1
             yield _as_tensors(batch, self.where)
         if count == 0:
@@ -146,8 +166,10 @@ class Model:
               sink_size: int = -1, initial_epoch: int = 0, *, progress: bool = True) -> None:
         """Trains for epochs ``initial_epoch + 1`` .. ``epoch`` over ``train_dataset``.
 
-        ``train_dataset``: an iterable of ``(data, label)`` batches (Tensors or NumPy arrays), or a
-        dataset with ``create_tuple_iterator()``. ``callbacks``: a Callback or a list of them.
+        ``train_dataset``: an iterable of ``(data, label)`` batches (Tensors, NumPy arrays, numbers or
+        lists), a generator function yielding them (called once per epoch), or a dataset with
+        ``create_tuple_iterator()`` (``GeneratorDataset``, ``NumpySlicesDataset``, ``ArrayLoader``).
+        ``callbacks``: a Callback or a list of them.
         ``progress``: show a progress bar (ProgressBar; also off when the callbacks hold one).
         ``dataset_sink_mode`` is accepted for MindSpore code; steps always run one at a time here.
         """

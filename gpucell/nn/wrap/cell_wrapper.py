@@ -104,6 +104,7 @@ class TrainOneStepCell(Cell):
             raise TypeError(f"For 'TrainOneStepCell', the 'return_grad' must be a bool, but got "
                             f"{return_grad!r}.")
         self.network = network
+        self.network.set_grad()
         self.optimizer = optimizer
         self.weights = optimizer.parameters
         self.sens = float(sens)
