@@ -20,6 +20,7 @@ from gpucell.backend.sim import RaceError
 from gpucell import common, nn
 from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkpoint
 from gpucell.jit import jit
+from gpucell.common.api import ms_function
 from gpucell import dataset, train
 from gpucell.train import Model
 from gpucell import profiler
@@ -32,7 +33,7 @@ __all__ = [
     "float64", "float_", "int_", "half", "single", "double",
     "Tensor", "from_numpy", "from_dlpack", "Parameter", "ParameterTuple", "ops", "nn", "common",
     "save_checkpoint", "load_checkpoint", "load_param_into_net",
-    "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit",
+    "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit", "ms_function",
     "grad", "value_and_grad", "no_grad", "GradOperation", "Stream", "Event", "current_stream", "RaceError",
     "profiler", "device_info", "memory_stats", "reset_peak_memory_stats",
     "train", "Model", "dataset",

@@ -344,11 +344,14 @@ def _wrap(array) -> Tensor:
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A CPU Tensor sharing memory with ``array`` (no copy)."""
+    """A CPU Tensor sharing memory with ``array`` (no copy); also ``Tensor.from_numpy(array)``."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"For 'from_numpy', expected a numpy.ndarray, but got {type(array).__name__}.")
     _dt.from_numpy(array.dtype)
     return _wrap(array)
+
+
+Tensor.from_numpy = staticmethod(from_numpy)
 
 
 # DLPack device types: kDLCPU (1) and kDLCUDAHost (3, pinned host memory, which CuPy refuses) are

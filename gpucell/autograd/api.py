@@ -3,12 +3,17 @@
 A transform runs the function with recording on: differentiated inputs and weights become
 leaves, every op on them records a node, and the engine then runs the graph backward once. The
 graph lives only for the call (MindSpore's PyNative model), so nothing is recorded outside it.
+
+Transforms nest to any order (``grad(grad(f))``, a loss that calls ``grad``). A transform entered
+while an enclosing one records (not under ``no_grad``) links its leaves to the tensors they stand
+for, records its backward, keeps its graph and returns its value and gradients attached: the
+enclosing transform differentiates them like any other op's result.
 """
 
 from __future__ import annotations
 
 from gpucell.autograd import engine
-from gpucell.autograd.node import Leaf, clear_saved
+from gpucell.autograd.node import Leaf, Transform, clear_saved
 from gpucell.ops import creation
 from gpucell.ops._dispatch import apply, hooks, wrap
 from gpucell.ops._util import check_bool
@@ -92,6 +97,14 @@ def _differentiate(where, fn, args, positions, weights, has_aux, sens):
         raise ValueError(f"For '{where}', 'grad_position' {max(positions)} is out of range: the function "
                          f"got {len(args)} positional arguments.")
     args = list(args)
+    previous = hooks.recording
+    # An enclosing transform records this call: it will differentiate what this one returns.
+    create_graph = previous
+    owner = Transform()
+
+    def make_leaf(tensor, previous_ref):
+        return Leaf(tensor, owner, (previous_ref,) if create_graph and previous_ref is not None else ())
+
     position_leaves = {}
     for p in positions or ():
         x = args[p]
@@ -100,7 +113,7 @@ def _differentiate(where, fn, args, positions, weights, has_aux, sens):
                             f"{type(x).__name__}.")
         if p not in position_leaves:
             leaf_input = wrap(x._data)
-            leaf = Leaf(leaf_input)
+            leaf = make_leaf(leaf_input, x._node)
             if x._data.dtype.kind == "f":
                 leaf_input._node = (leaf, 0)
             position_leaves[p] = leaf
@@ -109,11 +122,10 @@ def _differentiate(where, fn, args, positions, weights, has_aux, sens):
     previous_nodes = []
     for w in weights or ():
         if id(w) not in weight_leaves:
-            weight_leaves[id(w)] = leaf = Leaf(w)
+            weight_leaves[id(w)] = leaf = make_leaf(w, w._node)
             previous_nodes.append((w, w._node))
             if w.requires_grad and w._data.dtype.kind == "f":
                 w._node = (leaf, 0)
-    previous = hooks.recording
     _depth += 1
     hooks.recording = True
     try:
@@ -129,15 +141,18 @@ def _differentiate(where, fn, args, positions, weights, has_aux, sens):
         roots = _tensors_in(target, where)
         seeds = _seeds(where, roots, sens)
         tracked = [(t._node, s) for t, s in zip(roots, seeds) if t._node is not None]
-        engine.run_backward([r for r, _ in tracked], [s for _, s in tracked])
+        engine.run_backward([r for r, _ in tracked], [s for _, s in tracked], owner=owner,
+                            create_graph=create_graph)
     finally:
+        owner.active = False
         hooks.recording = previous
         for w, node in previous_nodes:
             w._node = node
         _depth -= 1
         if _depth == 0:
             clear_saved()
-    _detach(output)
+    if not create_graph:
+        _detach(output)
 
     def result(leaf):
         return leaf.grad if leaf.grad is not None else creation.zeros_like(leaf.tensor)
@@ -193,9 +208,13 @@ def grad(fn, grad_position=0, weights=None, has_aux: bool = False):
     Parameter, a list/tuple of them or None. Asking for both returns ``(input_grads,
     weight_grads)``. A non-scalar output is differentiated with a sens of ones.
 
+    Transforms nest to any order: the gradient of a gradient is a second derivative.
+
     >>> import gpucell as ms
     >>> ms.grad(lambda x: x * 2)(ms.Tensor([1.0, 3.0]))
     Tensor(shape=[2], dtype=Float32, value= [ 2.00000000e+00,  2.00000000e+00])
+    >>> ms.grad(ms.grad(lambda x: (x * x * x).sum()))(ms.Tensor([3.0]))
+    Tensor(shape=[1], dtype=Float32, value= [ 1.80000000e+01])
     """
     return _make("grad", fn, grad_position, weights, has_aux, with_value=False)
 

@@ -15,7 +15,14 @@
    event recorded on that node's stream at the end of the pass has completed (PyTorch's
    ``record_stream``); the references are dropped by a later pass once the event is done.
 
-Backward rules call ops, which run through ``apply`` with recording off.
+Backward rules call ops, which run through ``apply``. Recording is off while a backward runs,
+unless an enclosing transform records the one running (``create_graph``): then the rules' ops are
+recorded like any forward op, the gradients come back attached to the graph, and the enclosing
+transform differentiates them (higher-order gradients). Such a pass retains its graph, which the
+enclosing backward runs through again. A graph that holds leaves of other transforms (an
+enclosing transform's, still running: not ours to fill; a finished inner transform's: the identity
+of the tensor it stood for) is first pruned to the nodes that reach this transform's leaves, and a
+rule sees ``ctx.needs(i)`` only for inputs on such a path.
 """
 
 from __future__ import annotations
@@ -31,9 +38,16 @@ from gpucell.ops.conversion import CAST
 __all__ = ["run_backward"]
 
 
-def _count_dependencies(roots) -> tuple[dict, list]:
+def _is_target(leaf: Leaf, owner) -> bool:
+    return owner is None or leaf.owner is None or leaf.owner is owner
+
+
+def _count_dependencies(roots, owner) -> tuple[dict, list, bool]:
+    """(per node the edges that will deliver a gradient, this transform's leaves reached, whether
+    a leaf of another transform was met)."""
     deps: dict = {}
     leaves = []
+    others = False
     seen = set()
     stack = [ref[0] for ref in roots]
     while stack:
@@ -41,15 +55,61 @@ def _count_dependencies(roots) -> tuple[dict, list]:
         if node in seen:  # nodes hash by identity
             continue
         seen.add(node)
-        if isinstance(node, Leaf):
-            leaves.append(node)
-            continue
+        if type(node) is Leaf:
+            if _is_target(node, owner):
+                leaves.append(node)
+                continue
+            others = True
+            if node.owner.active:
+                continue
         for edge in node.edges:
             if edge is not None:
                 child = edge[0]
                 deps[child] = deps.get(child, 0) + 1
                 stack.append(child)
-    return deps, leaves
+    return deps, leaves, others
+
+
+def _prune(roots, targets: set) -> tuple[dict, dict]:
+    """The graph cut down to the nodes from which a leaf in ``targets`` is reached: per such node
+    its edges (None where an edge leads elsewhere), and the dependency counts over those edges."""
+    def children(node) -> list:
+        if type(node) is Leaf and (node in targets or node.owner.active):
+            return []
+        return [edge[0] for edge in node.edges if edge is not None]
+
+    order = []  # every node after all the nodes its edges reach
+    seen = set()
+    for ref in roots:
+        start = ref[0]
+        if start in seen:
+            continue
+        seen.add(start)
+        stack = [(start, iter(children(start)))]
+        while stack:
+            node, rest = stack[-1]
+            for child in rest:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, iter(children(child))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    reaching = set(targets)
+    live: dict = {}
+    deps: dict = {}
+    for node in order:
+        if node in reaching:
+            continue
+        edges = tuple(edge if edge is not None and edge[0] in reaching else None for edge in node.edges)
+        if any(edge is not None for edge in edges):
+            reaching.add(node)
+            live[node] = edges
+            for edge in edges:
+                if edge is not None:
+                    deps[edge[0]] = deps.get(edge[0], 0) + 1
+    return live, deps
 
 
 def _check_grad(node: Node, i: int, grad):
@@ -75,13 +135,18 @@ def _output_grads(node: Node, buffer) -> tuple:
     return tuple(grads)
 
 
-def run_backward(roots, seeds, retain_graph: bool = False) -> list:
+def run_backward(roots, seeds, retain_graph: bool = False, owner=None, create_graph: bool = False) -> list:
     """Backpropagates ``seeds`` (Tensors) from ``roots`` (``(node, index)`` refs); returns the
-    leaves reached, each holding its summed gradient in ``.grad``."""
+    leaves reached, each holding its summed gradient in ``.grad``.
+
+    ``owner``: the Transform whose leaves collect gradients (None: every leaf reached).
+    ``create_graph``: record the backward's ops (an enclosing transform differentiates the
+    gradients); the graph is then retained.
+    """
     previous = hooks.recording
-    hooks.recording = False
+    hooks.recording = create_graph
     try:
-        return _run(roots, seeds, retain_graph)
+        return _run(roots, seeds, retain_graph or create_graph, owner)
     finally:
         hooks.recording = previous
 
@@ -102,12 +167,17 @@ def _spans_streams(caller, deps: dict, leaves: list, streams) -> bool:
     return any(leaf.stream is not None and not streams.same(leaf.stream, caller) for leaf in leaves)
 
 
-def _run(roots, seeds, retain_graph: bool) -> list:
+def _run(roots, seeds, retain_graph: bool, owner) -> list:
     streams = _streams._active
     caller = streams.current()
     if _deferred:
         _release_deferred()
-    deps, leaves = _count_dependencies(roots)
+    deps, leaves, others = _count_dependencies(roots, owner)
+    live = None     # node -> its edges that reach this transform's leaves; None: every edge does
+    targets = None  # this transform's leaves, when other leaves are in the graph; None: every leaf
+    if others:
+        targets = set(leaves)
+        live, deps = _prune(roots, targets)
     buffers: dict = {}
     # stream -> arrays read there (kept until its end event is done); None: one stream, nothing to keep
     keep: dict | None = {} if _spans_streams(caller, deps, leaves, streams) else None
@@ -121,13 +191,14 @@ def _run(roots, seeds, retain_graph: bool) -> list:
     def deliver(ref, grad, source) -> None:
         node, index = ref
         target = node.stream if node.stream is not None else source
-        if isinstance(node, Leaf) and node.stream is None:
+        leaf = type(node) is Leaf
+        if leaf and node.stream is None:
             node.stream = source
         if not streams.same(target, source):
             streams.wait(target, streams.record(source))
             if keep is not None:
                 kept(target).append(grad)  # made on `source`, read on `target`
-        if isinstance(node, Leaf):
+        if leaf and (targets is None or node in targets):
             if node.grad is None:
                 node.grad = grad
             else:
@@ -138,7 +209,7 @@ def _run(roots, seeds, retain_graph: bool) -> list:
             return
         buffer = buffers.get(node)
         if buffer is None:
-            buffer = buffers[node] = [None] * (1 if node.out_meta is None else len(node.out_meta))
+            buffer = buffers[node] = [None] * (1 if leaf or node.out_meta is None else len(node.out_meta))
         if buffer[index] is None:
             buffer[index] = grad
         else:
@@ -147,48 +218,63 @@ def _run(roots, seeds, retain_graph: bool) -> list:
                     kept(target).append(buffer[index])
                 buffer[index] = apply(ADD, buffer[index], grad)
 
-    for ref, seed in zip(roots, seeds):
-        deliver(ref, seed, caller)
     ready = deque()
     queued = set()
-    for ref in roots:
+    for ref, seed in zip(roots, seeds):
         node = ref[0]
-        if not isinstance(node, Leaf) and deps.get(node, 0) == 0 and id(node) not in queued:
+        target = type(node) is Leaf if targets is None else node in targets
+        if live is not None and node not in live and not target:
+            continue  # reaches none of this transform's leaves
+        deliver(ref, seed, caller)
+        if not target and deps.get(node, 0) == 0 and id(node) not in queued:
             queued.add(id(node))
             ready.append(node)
 
     while ready:
         node = ready.popleft()
+        edges = node.edges if live is None else live[node]
+        passes = type(node) is Leaf  # a finished transform's leaf: the identity
         buffer = buffers.pop(node, None)
         results = None
         if buffer is not None and (buffer[0] is not None or any(g is not None for g in buffer)):
-            with streams.use(node.stream):
-                results = node.op.backward(node, *_output_grads(node, buffer))
-                if not isinstance(results, tuple):
-                    results = (results,)
-                if len(results) != len(node.edges):
-                    raise ValueError(f"For '{node.op.name}', the backward rule returned {len(results)} "
-                                     f"gradients for {len(node.edges)} inputs.")
-                # The casts read the rule's results: on the node's stream, where those were made.
-                results = tuple(None if r is None or node.edges[i] is None else _check_grad(node, i, r)
-                                for i, r in enumerate(results))
+            if passes:
+                results = (buffer[0],)
+            else:
+                with streams.use(node.stream):
+                    if live is None:
+                        results = node.op.backward(node, *_output_grads(node, buffer))
+                    else:
+                        node.pruned = tuple(edge is not None for edge in edges)
+                        try:
+                            results = node.op.backward(node, *_output_grads(node, buffer))
+                        finally:
+                            node.pruned = None
+                    if not isinstance(results, tuple):
+                        results = (results,)
+                    if len(results) != len(edges):
+                        raise ValueError(f"For '{node.op.name}', the backward rule returned {len(results)} "
+                                         f"gradients for {len(edges)} inputs.")
+                    # The casts read the rule's results: on the node's stream, where those were made.
+                    results = tuple(None if r is None or edges[i] is None else _check_grad(node, i, r)
+                                    for i, r in enumerate(results))
             if keep is not None:
                 arrays = kept(node.stream)
                 arrays.extend(g for g in buffer if g is not None)
-                if node.saved is not None:
-                    arrays.extend(v for v in node.saved if hasattr(v, "shape"))
-                if node.out is not None:
-                    arrays.append(node.out)
-        if not retain_graph:
+                if not passes:
+                    if node.saved is not None:
+                        arrays.extend(v for v in node.saved if hasattr(v, "shape"))
+                    if node.out is not None:
+                        arrays.append(node.out)
+        if not retain_graph and not passes:
             release(node)
-        for i, edge in enumerate(node.edges):
+        for i, edge in enumerate(edges):
             if edge is None:
                 continue
             if results is not None and results[i] is not None:
                 deliver(edge, results[i], node.stream)
             child = edge[0]
             deps[child] -= 1
-            if deps[child] == 0 and not isinstance(child, Leaf):
+            if deps[child] == 0 and not (type(child) is Leaf if targets is None else child in targets):
                 ready.append(child)
 
     for leaf in leaves:

@@ -7,6 +7,13 @@ the input shapes and dtypes, and the stream its forward ran on.
 
 Saved buffers are registered so that an in-place write into one of them (``t[i] = v``,
 ``ops.assign``) raises instead of silently changing what the backward will read.
+
+Higher-order gradients use the same graph. What a backward rule reads (``ctx.input(i)``,
+``ctx.output``) comes back as a Tensor still attached to the graph (the input's edge, the node's
+own output), so when an enclosing transform records the backward (see gpucell.autograd.engine),
+the rule's ops join that transform's graph. A transform's ``Leaf`` knows its ``Transform``: while
+that transform runs, the leaf is where its gradient collects; once it has finished, the leaf is the
+identity of the tensor it stood for (``edges``: that tensor's place in an enclosing graph).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from gpucell.ops._dispatch import Op, hooks, wrap
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
 
-__all__ = ["Node", "Leaf", "record", "before_inplace", "release", "clear_saved", "saved_count"]
+__all__ = ["Node", "Leaf", "Transform", "record", "before_inplace", "release", "clear_saved", "saved_count"]
 
 _FLOAT_KINDS = "fc"
 _TENSOR_TYPES = frozenset((Tensor, Parameter))  # exact types the two-input fast path accepts
@@ -29,7 +36,7 @@ class Node:
     """One recorded op call; also the ``ctx`` its backward rule receives."""
 
     __slots__ = ("op", "edges", "saved", "out", "shapes", "dtypes", "attrs", "stream", "out_meta",
-                 "__weakref__")
+                 "pruned", "__weakref__")
 
     def __init__(self, op: Op, edges: tuple, saved, out, shapes, dtypes, attrs: dict, stream,
                  out_meta):
@@ -42,25 +49,40 @@ class Node:
         self.attrs = attrs
         self.stream = stream
         self.out_meta = out_meta  # multi-output ops: per output (shape, dtype, xp), for zero grads
+        self.pruned = None        # while a nested backward runs it: per input, whether it is wanted
 
     # -- what backward rules read --------------------------------------------------------------
     def input(self, i: int):
-        """Input ``i`` as the forward saw it: a Tensor outside the graph, or a Python number."""
+        """Input ``i`` as the forward saw it (a Tensor on the input's edge, or a Python number): a
+        backward that an enclosing transform records differentiates through it."""
         if self.saved is None:
             raise RuntimeError(f"For '{self.op.name}', the saved inputs were already released: the "
                                f"backward of this graph has run once (retain the graph to run it again).")
         value = self.saved[i]
-        return wrap(value) if _is_array(value) else value
+        if not _is_array(value):
+            return value
+        t = wrap(value)
+        t._node = self.edges[i]
+        return t
 
     @property
     def output(self) -> Tensor:
         if self.out is None:
             raise RuntimeError(f"For '{self.op.name}', the saved output was already released.")
-        return wrap(self.out)
+        t = wrap(self.out)
+        if t._data.dtype.kind in _FLOAT_KINDS:
+            t._node = (self, 0)
+        return t
 
     @property
     def outputs(self) -> tuple:
-        return tuple(wrap(o) for o in self.out)
+        if self.out is None:
+            raise RuntimeError(f"For '{self.op.name}', the saved outputs were already released.")
+        outs = tuple(wrap(o) for o in self.out)
+        for i, t in enumerate(outs):
+            if t._data.dtype.kind in _FLOAT_KINDS:
+                t._node = (self, i)
+        return outs
 
     def shape(self, i: int) -> tuple:
         return self.shapes[i]
@@ -70,7 +92,8 @@ class Node:
 
     def needs(self, i: int) -> bool:
         """Whether input ``i`` wants a gradient (rules skip the work for the others)."""
-        return self.edges[i] is not None
+        pruned = self.pruned
+        return self.edges[i] is not None and (pruned is None or pruned[i])
 
     @property
     def name(self) -> str:
@@ -80,16 +103,32 @@ class Node:
         return f"Node({self.op.name})"
 
 
+class Transform:
+    """One running gradient transform (a grad / value_and_grad / GradOperation call): it owns the
+    leaves it made; ``active`` until the call returns."""
+
+    __slots__ = ("active",)
+
+    def __init__(self):
+        self.active = True
+
+
 class Leaf:
-    """Where gradients for one differentiated tensor (an input position or a weight) collect."""
+    """Where gradients for one differentiated tensor (an input position or a weight) collect.
 
-    __slots__ = ("tensor", "grad", "stream", "edges", "__weakref__")
+    ``owner``: the Transform that differentiates with respect to it (None: any backward that
+    reaches it). ``edges``: ``(ref,)``, the tensor's place in an enclosing transform's graph, when
+    one records this transform (higher-order gradients), else ``()``.
+    """
 
-    def __init__(self, tensor: Tensor):
+    __slots__ = ("tensor", "grad", "stream", "edges", "owner", "__weakref__")
+
+    def __init__(self, tensor: Tensor, owner: Transform | None = None, edges: tuple = ()):
         self.tensor = tensor
         self.grad = None
         self.stream = None
-        self.edges = ()
+        self.edges = edges
+        self.owner = owner
 
     @property
     def name(self) -> str:

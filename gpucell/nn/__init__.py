@@ -22,6 +22,7 @@ from gpucell.nn.layer import (
     Dropout2d,
     Embedding,
     Flatten,
+    Identity,
     LayerNorm,
     LogSoftmax,
     MaxPool2d,
@@ -59,7 +60,7 @@ __all__ = [
     "exponential_decay_lr", "natural_exp_decay_lr", "inverse_decay_lr", "cosine_decay_lr",
     "polynomial_decay_lr", "warmup_lr", "WithLossCell", "WithEvalCell", "TrainOneStepCell", "Dense",
     "ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "get_activation", "Dropout",
-    "Dropout2d", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Dropout2d", "Flatten", "Identity", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "LayerNorm", "Embedding", "LossBase", "MSELoss", "L1Loss", "SoftmaxCrossEntropyWithLogits",
     "CrossEntropyLoss", "BCEWithLogitsLoss",
 ]

@@ -1,11 +1,16 @@
 """gpucell.ops: MindSpore's functional ops and Primitives. Every call goes through
 ``ops._dispatch.apply``; each op states its forward per backend and its backward rule together."""
 
+import sys as _sys
+import types as _types
+
+from gpucell.ops import array as _array
 from gpucell.ops.activation import gelu, log_softmax, relu, sigmoid, silu, softmax, tanh
 from gpucell.ops.arithmetic import abs, add, div, floor_divide, mod, mul, neg, pow, sub
+from gpucell.ops.array import depend, nonzero, rank, size
 from gpucell.ops.assign import assign, assign_add, assign_sub
 from gpucell.ops.batch_norm import batch_norm
-from gpucell.ops.clip import clip_by_global_norm
+from gpucell.ops.clip import clip_by_global_norm, clip_by_value
 from gpucell.ops.comparison import (
     equal,
     ge,
@@ -32,14 +37,17 @@ from gpucell.ops.embedding import embedding
 from gpucell.ops.layer_norm import layer_norm
 from gpucell.ops.linalg import bias_add, matmul
 from gpucell.ops.loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss
+from gpucell.ops.one_hot import one_hot
 from gpucell.ops.pooling import avg_pool2d, max_pool2d
 from gpucell.ops.primitives import (
+    Abs,
     Add,
     Assign,
     BatchMatMul,
     BiasAdd,
     Cast,
     Concat,
+    Depend,
     Div,
     Dropout,
     Dropout2D,
@@ -47,34 +55,57 @@ from gpucell.ops.primitives import (
     Exp,
     ExpandDims,
     Fill,
+    Flatten,
     Gather,
     Greater,
+    GreaterEqual,
+    Identity,
     Less,
+    LessEqual,
     Log,
+    LogicalAnd,
+    LogicalNot,
+    LogicalOr,
     LogSoftmax,
     MatMul,
+    Maximum,
+    Minimum,
     Mul,
     Neg,
+    NotEqual,
+    OneHot,
+    OnesLike,
+    Pow,
     Primitive,
+    Rank,
     RealDiv,
     ReduceMax,
     ReduceMean,
+    ReduceMin,
     ReduceSum,
     ReLU,
     Reshape,
+    Rsqrt,
     Select,
+    Shape,
     Sigmoid,
+    Sign,
+    Size,
     Softmax,
     Sqrt,
     Square,
     Squeeze,
     Stack,
+    StandardNormal,
     StopGradient,
     Sub,
     Tanh,
     Tile,
     Transpose,
+    UniformReal,
+    ZerosLike,
 )
+from gpucell.ops.random_ops import normal, rand, rand_like, randint, randn, randn_like, standard_normal, uniform
 from gpucell.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum
 from gpucell.ops.selection import select, where
 from gpucell.ops.shape import (
@@ -91,7 +122,23 @@ from gpucell.ops.shape import (
     stack,
     tile,
     transpose,
+    unsqueeze,
 )
+from gpucell.ops.statistics import std, var
+
+# MindSpore's names for the floored remainder (NumPy's: the sign of the divisor).
+floor_mod = remainder = mod
+
+
+class _ShapeModule(_types.ModuleType):
+    """gpucell.ops.shape is both the module of the shape ops (imported by name all over gpucell) and
+    MindSpore's ``ops.shape(input_x)``: the module is callable."""
+
+    def __call__(self, input_x) -> tuple:
+        return _array.shape(input_x)
+
+
+_sys.modules[__name__ + ".shape"].__class__ = _ShapeModule
 
 __all__ = [
     "abs", "add", "div", "floor_divide", "mod", "mul", "neg", "pow", "sub",
@@ -112,6 +159,12 @@ __all__ = [
     "StopGradient", "BiasAdd", "GradOperation",
     "dense", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding",
     "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "clip_by_global_norm",
+    "clip_by_value", "one_hot", "randn", "rand", "uniform", "standard_normal", "normal", "shape", "rank",
+    "size", "depend", "nonzero", "var", "std", "floor_mod", "remainder", "unsqueeze", "rand_like", "randn_like",
+    "randint",
+    "GreaterEqual", "LessEqual", "NotEqual", "LogicalAnd", "LogicalOr", "LogicalNot", "Maximum", "Minimum",
+    "Abs", "Pow", "Sign", "Rsqrt", "ZerosLike", "OnesLike", "ReduceMin", "Flatten", "Shape", "Rank", "Size",
+    "Depend", "Identity", "OneHot", "StandardNormal", "UniformReal",
 ]
 
 

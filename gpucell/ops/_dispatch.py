@@ -30,8 +30,11 @@ class Op:
 
     ``cpu`` / ``gpu``: functions of arrays (and keyword attributes) returning an array or a tuple of
     arrays. ``backward(ctx, *grads)`` returns one gradient (Tensor or None) per input; it calls ops,
-    so it runs through ``apply`` too. ``promote``: inputs are cast to their common dtype first
-    (MindSpore's rules, see gpucell.dtype). ``differentiable=False`` ops never record a node.
+    so it runs through ``apply`` too, and an enclosing transform differentiates it (higher-order
+    gradients): a gradient op that a rule calls has a backward of its own, or
+    ``ops._util.no_higher_order`` (a clear error); none would claim a zero gradient.
+    ``promote``: inputs are cast to their common dtype first (MindSpore's rules, see
+    gpucell.dtype). ``differentiable=False`` ops never record a node.
     ``saves``: what the backward rule reads, kept until it has run: ``"inputs"``, ``"output"``,
     ``"both"`` or ``"none"`` (shapes and dtypes of the inputs are always kept).
     ``inplace``: the op writes into its first input (into the inputs ``writes(n_inputs, attrs)``

@@ -8,7 +8,7 @@ from gpucell import dtype as _dt
 from gpucell.tensor import Tensor
 
 __all__ = ["check_tensor", "check_tensors", "check_bool", "check_int", "check_axis", "check_axes", "check_float",
-           "type_name", "sum_to", "scatter_add"]
+           "type_name", "sum_to", "scatter_add", "no_higher_order"]
 
 
 def type_name(value) -> str:
@@ -99,3 +99,14 @@ def scatter_add(xp, shape: tuple, positions, values):
     size = int(np.prod(shape, dtype=np.int64))
     summed = xp.bincount(positions.reshape(-1), weights=values.reshape(-1), minlength=size)
     return summed.astype(values.dtype, copy=False).reshape(shape)
+
+
+def no_higher_order(of: str):
+    """The backward rule of a gradient op (one that ``of``'s backward runs) with no gradient of its
+    own: a higher-order gradient that reaches it raises, naming the op, instead of being zero."""
+    def backward(ctx, *grads):
+        raise NotImplementedError(
+            f"For '{of}', higher-order gradients are not supported: its backward runs '{ctx.op.name}', "
+            f"which has no gradient of its own. Differentiate '{of}' only once, or write the function "
+            f"with ops whose backward is differentiable.")
+    return backward

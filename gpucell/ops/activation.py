@@ -67,6 +67,31 @@ def _relu_backward(ctx, g):
     return apply(RELU_GRAD, g, ctx.output)
 
 
+def _relu_grad_backward(ctx, gg):
+    # Linear in g; the mask (output > 0) is piecewise constant, so the output gets no gradient.
+    return apply(RELU_GRAD, gg, ctx.input(1)), None
+
+
+def _gelu_second(x, approximate):
+    """GeLU's second derivative, in ops (so a higher order differentiates it too)."""
+    from gpucell.ops.elementwise import exp
+
+    if approximate == "tanh":
+        # u = c (x + k x^3), t = tanh(u): d' = (1 - t^2) (u' + x (u'' - 2 t u'^2) / 2)
+        k = 0.044715
+        du = (x * x * (3 * k) + 1) * _TANH_C
+        t = tanh((x * x * x * k + x) * _TANH_C)
+        return (1 - t * t) * (du + x * 0.5 * (x * (6 * k * _TANH_C) - t * du * du * 2))
+    return exp(x * x * -0.5) * _INV_SQRT_2PI * (2 - x * x)  # pdf(x) (2 - x^2)
+
+
+def _gelu_grad_backward(ctx, gg):
+    g, x = ctx.input(0), ctx.input(1)
+    approximate = ctx.attrs["approximate"]
+    return (apply(GELU_GRAD, gg, x, approximate=approximate) if ctx.needs(0) else None,
+            gg * g * _gelu_second(x, approximate) if ctx.needs(1) else None)
+
+
 def _silu_backward(ctx, g):
     x = ctx.input(0)
     s = sigmoid(x)
@@ -86,14 +111,14 @@ def _softmax_backward(ctx, g):
 
 
 RELU = Op("ReLU", _relu, backward=_relu_backward, saves="output")
-RELU_GRAD = Op("ReluGrad", _relu_grad)
+RELU_GRAD = Op("ReluGrad", _relu_grad, backward=_relu_grad_backward)
 SIGMOID = Op("Sigmoid", _sigmoid, backward=lambda ctx, g: g * ctx.output * (1 - ctx.output),
              saves="output")
 TANH = Op("Tanh", np.tanh, gpu_ufunc("tanh"), backward=lambda ctx, g: g * (1 - ctx.output * ctx.output),
           saves="output")
 GELU = Op("GeLU", _gelu, backward=lambda ctx, g: apply(GELU_GRAD, g, ctx.input(0),
                                                          approximate=ctx.attrs["approximate"]))
-GELU_GRAD = Op("GeLUGrad", _gelu_grad)
+GELU_GRAD = Op("GeLUGrad", _gelu_grad, backward=_gelu_grad_backward)
 SILU = Op("SiLU", _silu, backward=_silu_backward)
 SOFTMAX = Op("Softmax", _softmax, backward=_softmax_backward, saves="output")
 

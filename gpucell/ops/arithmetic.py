@@ -112,9 +112,40 @@ def mul(input, other):
     return apply(MUL, input, other)
 
 
-def div(input, other):
-    """``input / other``: true division; integer inputs give Float32."""
-    return apply(DIV, input, other)
+def _is_integral(v) -> bool:
+    return v.dtype.kind in "biu" if hasattr(v, "dtype") else isinstance(v, int)
+
+
+def _trunc_divide(a, b):
+    xp = backend.array_module(a if hasattr(a, "dtype") else b)
+    if _is_integral(a) and _is_integral(b):
+        quotient = xp.floor_divide(a, b)
+        # floor rounds towards -inf: step back towards zero where the quotient is inexact and
+        # negative (in integers, without a float round trip that would lose int64 precision).
+        inexact = quotient * b != a
+        negative = (a < 0) != (b < 0)
+        return quotient + (inexact & negative).astype(quotient.dtype)
+    return xp.trunc(xp.true_divide(a, b))
+
+
+TRUNCDIV = Op("TruncDiv", _trunc_divide, promote=True)  # piecewise constant: no gradient
+
+
+def div(input, other, *, rounding_mode=None):
+    """``input / other``: true division (integer inputs give Float32); ``rounding_mode`` 'floor' or
+    'trunc' rounds the quotient down or towards zero, keeping the promoted dtype (no gradient).
+
+    >>> import gpucell as ms
+    >>> ms.ops.div(ms.Tensor([-7, 7]), 2, rounding_mode="trunc").asnumpy()
+    array([-3,  3])
+    """
+    if rounding_mode is None:
+        return apply(DIV, input, other)
+    if rounding_mode == "floor":
+        return apply(FLOORDIV, input, other)
+    if rounding_mode == "trunc":
+        return apply(TRUNCDIV, input, other)
+    raise ValueError(f"For 'div', the 'rounding_mode' must be None, 'floor' or 'trunc', but got {rounding_mode!r}.")
 
 
 def floor_divide(input, other):

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numbers
 
 from gpucell.backend import array_module
-from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._dispatch import Op, apply, hooks
 from gpucell.ops._layer_util import channel_sum, needs, spread
-from gpucell.ops._util import check_bool, check_float, check_tensor, type_name
+from gpucell.ops._util import check_bool, check_float, check_tensor, no_higher_order, type_name
 from gpucell.parameter import Parameter
 
 __all__ = ["BATCH_NORM", "BATCH_NORM_INFER", "MOVING_AVERAGE", "batch_norm"]
@@ -70,9 +70,63 @@ def _bn_train_grad(gy, x, gamma, mean, var, gmean, gvar, *, eps, wanted):
 
 def _bn_train_backward(ctx, gy, gmean, gvar):
     wanted = needs(ctx, 3)
+    if hooks.recording:  # an enclosing transform differentiates this backward: ops it can follow
+        return _bn_train_backward_in_ops(ctx, gy, gmean, gvar, wanted)
     mean, var = ctx.outputs[1], ctx.outputs[2]
     return spread(wanted, apply(BATCH_NORM_GRAD, gy, ctx.input(0), ctx.input(1), mean, var, gmean, gvar,
                                 eps=ctx.attrs["eps"], wanted=wanted))
+
+
+def _bn_train_backward_in_ops(ctx, gy, gmean, gvar, wanted):
+    """BatchNormGrad's arithmetic as differentiable ops (through the batch mean and variance the
+    forward returned, which this node's own backward differentiates)."""
+    from gpucell.ops.elementwise import rsqrt
+    from gpucell.ops.reduction import sum as sum_op
+    from gpucell.ops.shape import reshape
+
+    x, gamma = ctx.input(0), ctx.input(1)
+    _, mean, var = ctx.outputs
+    n, c = x.shape[:2]
+    x3, gy3 = reshape(x, (n, c, -1)), reshape(gy, (n, c, -1))
+
+    def col(v):  # a (C,) tensor broadcast against (N, C, L)
+        return reshape(v, (1, c, 1))
+
+    count = x3.shape[0] * x3.shape[2]
+    inv_std = rsqrt(var + ctx.attrs["eps"])
+    d = x3 - col(mean)
+    sum_gy = sum_op(gy3, (0, 2))
+    sum_gy_d = sum_op(gy3 * d, (0, 2))
+    gx = None
+    if wanted[0]:
+        k = gamma * inv_std
+        gx = gy3 * col(k) + d * col(gvar * (2 / count) - k * inv_std * inv_std * sum_gy_d / count) \
+            + col((gmean - k * sum_gy) / count)
+        gx = reshape(gx, x.shape)
+    return gx, sum_gy_d * inv_std if wanted[1] else None, sum_gy if wanted[2] else None
+
+
+def _bn_infer_backward_in_ops(ctx, gy, wanted):
+    from gpucell.ops.elementwise import rsqrt
+    from gpucell.ops.reduction import sum as sum_op
+    from gpucell.ops.shape import reshape
+
+    x, gamma, mean, var = ctx.input(0), ctx.input(1), ctx.input(3), ctx.input(4)
+    n, c = x.shape[:2]
+    x3, gy3 = reshape(x, (n, c, -1)), reshape(gy, (n, c, -1))
+
+    def col(v):
+        return reshape(v, (1, c, 1))
+
+    inv_std = rsqrt(var + ctx.attrs["eps"])
+    k = gamma * inv_std
+    sum_gy = sum_op(gy3, (0, 2)) if (wanted[2] or wanted[3]) else None
+    sum_gy_xhat = sum_op(gy3 * (x3 - col(mean)), (0, 2)) * inv_std if (wanted[1] or wanted[4]) else None
+    return (reshape(gy3 * col(k), x.shape) if wanted[0] else None,
+            sum_gy_xhat if wanted[1] else None,
+            sum_gy if wanted[2] else None,
+            -k * sum_gy if wanted[3] else None,
+            gamma * sum_gy_xhat * inv_std * inv_std * -0.5 if wanted[4] else None)
 
 
 def _bn_infer(x, gamma, beta, mean, var, *, eps):
@@ -104,6 +158,8 @@ def _bn_infer_grad(gy, x, gamma, mean, var, *, eps, wanted):
 
 def _bn_infer_backward(ctx, gy):
     wanted = needs(ctx, 5)
+    if hooks.recording:  # an enclosing transform differentiates this backward: ops it can follow
+        return _bn_infer_backward_in_ops(ctx, gy, wanted)
     return spread(wanted, apply(BATCH_NORM_INFER_GRAD, gy, ctx.input(0), ctx.input(1), ctx.input(3),
                                 ctx.input(4), eps=ctx.attrs["eps"], wanted=wanted))
 
@@ -115,9 +171,12 @@ def _moving_average(moving, stat, *, momentum, factor):
 
 
 BATCH_NORM = Op("BatchNorm", _bn_train, backward=_bn_train_backward, multi_output=True, saves="both")
-BATCH_NORM_GRAD = Op("BatchNormGrad", _bn_train_grad, multi_output=True)
+# Under an enclosing transform BatchNorm's backward runs as ops instead (``_bn_*_backward_in_ops``).
+BATCH_NORM_GRAD = Op("BatchNormGrad", _bn_train_grad, multi_output=True,
+                     backward=no_higher_order("BatchNorm"))
 BATCH_NORM_INFER = Op("BatchNormInfer", _bn_infer, backward=_bn_infer_backward)
-BATCH_NORM_INFER_GRAD = Op("BatchNormInferGrad", _bn_infer_grad, multi_output=True)
+BATCH_NORM_INFER_GRAD = Op("BatchNormInferGrad", _bn_infer_grad, multi_output=True,
+                           backward=no_higher_order("BatchNormInfer"))
 MOVING_AVERAGE = Op("MovingAverage", _moving_average, inplace=True)
 
 

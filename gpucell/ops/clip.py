@@ -9,11 +9,11 @@ from gpucell import dtype as _dt
 from gpucell.ops._util import check_tensors
 from gpucell.ops.arithmetic import add, div, mul
 from gpucell.ops.conversion import cast
-from gpucell.ops.elementwise import maximum, sqrt, square
+from gpucell.ops.elementwise import clamp, maximum, sqrt, square
 from gpucell.ops.reduction import sum as _sum
 from gpucell.tensor import Tensor
 
-__all__ = ["clip_by_global_norm"]
+__all__ = ["clip_by_global_norm", "clip_by_value"]
 
 
 def clip_by_global_norm(x, clip_norm=1.0, use_norm=None) -> tuple:
@@ -51,3 +51,29 @@ def clip_by_global_norm(x, clip_norm=1.0, use_norm=None) -> tuple:
     # clip_norm / max(norm, clip_norm): 1 when the norm is within bounds, so nothing changes.
     factor = div(clip_norm, maximum(norm, clip_norm))
     return tuple(mul(t, factor if t.dtype == _dt.float32 else cast(factor, t.dtype)) for t in items)
+
+
+def clip_by_value(x, clip_value_min=None, clip_value_max=None):
+    """``x`` limited to ``[clip_value_min, clip_value_max]`` (each a Tensor, a number or None; not both
+    None); ``x`` may be a tuple or list of Tensors, giving one of the same kind. Where the minimum
+    exceeds the maximum, the result is the maximum.
+
+    >>> import gpucell as ms
+    >>> ms.ops.clip_by_value(ms.Tensor([-2.0, 0.5, 3.0]), -1.0, 1.0).asnumpy()
+    array([-1. ,  0.5,  1. ], dtype=float32)
+    """
+    where = "clip_by_value"
+    if clip_value_min is None and clip_value_max is None:
+        raise ValueError(f"For '{where}', at least one of 'clip_value_min' or 'clip_value_max' must not be "
+                         f"None.")
+    for name, bound in (("clip_value_min", clip_value_min), ("clip_value_max", clip_value_max)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (Tensor, numbers.Real))):
+            raise TypeError(f"For '{where}', the '{name}' must be a Tensor, a number or None, but got "
+                            f"{type(bound).__name__}.")
+    if isinstance(x, (tuple, list)):
+        items = check_tensors(where, "x", x)
+        return type(x)(clamp(t, clip_value_min, clip_value_max) for t in items)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"For '{where}', the 'x' must be a Tensor or a tuple or list of Tensors, but got "
+                        f"{type(x).__name__}.")
+    return clamp(x, clip_value_min, clip_value_max)

@@ -90,8 +90,38 @@ def _backward(ctx, g):
                                 **ctx.attrs))
 
 
+def _grad_backward(ctx, *grads):
+    # Conv2DGrad is bilinear: gx = conv_w^T(g), gw = corr(x, g), gb = sum(g). With gx, gw, gb's
+    # gradients ggx, ggw, ggb: g gets conv2d(ggx, w) + conv2d(x, ggw, ggb), x gets gw's input
+    # gradient as if ggw were the weight, w gets the weight gradient of conv2d(ggx, w). All are
+    # Conv2D / Conv2DGrad calls, so every order differentiates.
+    wanted = ctx.attrs["wanted"]
+    attrs = {k: v for k, v in ctx.attrs.items() if k != "wanted"}
+    it = iter(grads)
+    ggx, ggw, ggb = (next(it) if len(wanted) > i and wanted[i] else None for i in range(3))
+    g, x, w = ctx.input(0), ctx.input(1), ctx.input(2)
+    dg = dx = dw = None
+    if ctx.needs(0):
+        parts = []
+        if ggx is not None:
+            parts.append(apply(CONV2D, ggx, w, **attrs))
+        if ggw is not None:
+            parts.append(apply(CONV2D, x, ggw, **attrs))
+        if ggb is not None:
+            from gpucell.ops import shape as _shape
+
+            parts.append(_shape.broadcast_to(_shape.reshape(ggb, (1, -1, 1, 1)), g.shape))
+        for part in parts:
+            dg = part if dg is None else dg + part
+    if ctx.needs(1) and ggw is not None:
+        dx = apply(CONV2D_GRAD, g, x, ggw, wanted=(True, False), **attrs)[0]
+    if ctx.needs(2) and ggx is not None:
+        dw = apply(CONV2D_GRAD, g, ggx, w, wanted=(False, True), **attrs)[0]
+    return dg, dx, dw
+
+
 CONV2D = Op("Conv2D", _conv2d, backward=_backward)
-CONV2D_GRAD = Op("Conv2DGrad", _conv2d_grad, multi_output=True)
+CONV2D_GRAD = Op("Conv2DGrad", _conv2d_grad, multi_output=True, backward=_grad_backward)
 
 
 def conv2d_padded(x, weight, bias, stride, dilation, pads, groups: int):

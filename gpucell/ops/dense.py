@@ -6,9 +6,9 @@ asked for (input, weight, bias), all on the matmul kernel and the reduce kernel 
 
 from __future__ import annotations
 
-from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._dispatch import Op, apply, hooks
 from gpucell.ops._layer_util import matmul, needs, reduce_sum, spread
-from gpucell.ops._util import check_float, check_tensor
+from gpucell.ops._util import check_float, check_tensor, no_higher_order
 
 __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
 
@@ -42,7 +42,31 @@ def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
 def _backward(ctx, g):
     wanted = needs(ctx, len(ctx.shapes))
     out = ctx.output if ctx.op is DENSE_RELU else None
+    if hooks.recording:  # an enclosing transform differentiates this backward: ops it can follow
+        return _backward_in_ops(ctx, g, out, wanted)
     return spread(wanted, apply(DENSE_GRAD, g, ctx.input(0), ctx.input(1), out, wanted=wanted))
+
+
+def _backward_in_ops(ctx, g, out, wanted):
+    """DenseGrad's arithmetic as differentiable ops (matmul, ReluGrad, sum)."""
+    from gpucell.ops.activation import RELU_GRAD
+    from gpucell.ops.linalg import MATMUL
+    from gpucell.ops.reduction import sum as sum_op
+    from gpucell.ops.shape import reshape
+
+    x, w = ctx.input(0), ctx.input(1)
+    if out is not None:
+        g = apply(RELU_GRAD, g, out)
+    g2 = g if g.ndim == 2 else reshape(g, (-1, w.shape[0]))
+    gx = None
+    if wanted[0]:
+        gx = apply(MATMUL, g2, w)
+        gx = gx if gx.shape == x.shape else reshape(gx, x.shape)
+    gw = None
+    if wanted[1]:
+        gw = apply(MATMUL, g2, x if x.ndim == 2 else reshape(x, (-1, w.shape[1])), transpose_a=True)
+    gb = sum_op(g2, 0) if len(wanted) > 2 and wanted[2] else None
+    return (gx, gw) + ((gb,) if len(wanted) > 2 else ())
 
 
 DENSE = Op("Dense", _dense, backward=_backward, saves="inputs")
@@ -51,7 +75,8 @@ def _dense_relu(x, w, b=None):
 
 
 DENSE_RELU = Op("DenseReLU", _dense_relu, backward=_backward, saves="both")
-DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True)
+# Under an enclosing transform Dense's backward runs as ops instead (``_backward_in_ops``).
+DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True, backward=no_higher_order("Dense"))
 
 
 def check_dense(where: str, x, weight, bias) -> None:

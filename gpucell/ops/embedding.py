@@ -39,7 +39,9 @@ def _embedding_grad(g, ids, *, vocab):
 
 EMBEDDING = Op("Embedding", _embedding, saves="inputs",
                backward=lambda ctx, g: (apply(EMBEDDING_GRAD, g, ctx.input(1), vocab=ctx.shape(0)[0]), None))
-EMBEDDING_GRAD = Op("EmbeddingGrad", _embedding_grad)
+# EmbeddingGrad is the adjoint of Embedding (linear in g), so its gradient is Embedding again.
+EMBEDDING_GRAD = Op("EmbeddingGrad", _embedding_grad,
+                    backward=lambda ctx, gg: (apply(EMBEDDING, gg, ctx.input(1)), None))
 
 
 def embedding(input, weight):

@@ -125,6 +125,11 @@ def _getitem_backward(ctx, g):
     return apply(GETITEM_GRAD, g, shape=ctx.shape(0), index=ctx.attrs["index"])
 
 
+def _getitem_grad_backward(ctx, gg):
+    # GetitemGrad is the adjoint of Getitem (linear in g), so its gradient is Getitem again.
+    return apply(GETITEM, gg, index=ctx.attrs["index"])
+
+
 def _setitem_backward(ctx, g):
     # The written region of the old value no longer reaches the output; the value reaches it
     # broadcast, so its gradient is the region's gradient summed back to its shape.
@@ -145,6 +150,7 @@ def _basic_index(attrs: dict) -> bool:
 
 
 GETITEM = Op("Getitem", _getitem, backward=_getitem_backward, saves="none", capturable=_basic_index)
-GETITEM_GRAD = Op("GetitemGrad", _getitem_grad, capturable=_basic_index)
+GETITEM_GRAD = Op("GetitemGrad", _getitem_grad, backward=_getitem_grad_backward, saves="none",
+                  capturable=_basic_index)
 SETITEM = Op("Setitem", _setitem, backward=_setitem_backward, inplace=True, saves="none",
              capturable=_basic_index)

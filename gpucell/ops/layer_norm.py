@@ -11,9 +11,9 @@ import numbers
 import numpy as np
 
 from gpucell.backend import array_module, kernel_ops
-from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._dispatch import Op, apply, hooks
 from gpucell.ops._layer_util import needs, spread
-from gpucell.ops._util import check_axis, check_float, check_tensor, type_name
+from gpucell.ops._util import check_axis, check_float, check_tensor, no_higher_order, type_name
 
 __all__ = ["LAYER_NORM", "layer_norm", "layer_norm_axes"]
 
@@ -57,12 +57,42 @@ def _layer_norm_grad(gy, x, gamma, *, begin_norm_axis, eps, wanted):
 
 def _backward(ctx, gy):
     wanted = needs(ctx, 3)
+    if hooks.recording:  # an enclosing transform differentiates this backward: ops it can follow
+        return _backward_in_ops(ctx, gy, wanted)
     return spread(wanted, apply(LAYER_NORM_GRAD, gy, ctx.input(0), ctx.input(1), wanted=wanted,
                                 **ctx.attrs))
 
 
+def _backward_in_ops(ctx, gy, wanted):
+    """LayerNormGrad's arithmetic as differentiable ops (the statistics recomputed from x)."""
+    from gpucell.ops.elementwise import rsqrt
+    from gpucell.ops.reduction import mean
+    from gpucell.ops.reduction import sum as sum_op
+    from gpucell.ops.shape import reshape
+
+    x, gamma = ctx.input(0), ctx.input(1)
+    axis = ctx.attrs["begin_norm_axis"]
+    x2 = reshape(x, (int(np.prod(x.shape[:axis], dtype=np.int64)), -1))
+    d = x2 - mean(x2, 1, True)
+    inv_std = rsqrt(mean(d * d, 1, True) + ctx.attrs["eps"])
+    x_hat = d * inv_std
+    gx = gg = gb = None
+    if wanted[0]:
+        g_hat = reshape(gy * gamma, x_hat.shape)
+        gx = reshape((g_hat - mean(g_hat, 1, True) - x_hat * mean(g_hat * x_hat, 1, True)) * inv_std,
+                     x.shape)
+    params = (-1, gamma.size)
+    if wanted[1]:
+        gg = reshape(sum_op(reshape(gy * reshape(x_hat, x.shape), params), 0), gamma.shape)
+    if wanted[2]:
+        gb = reshape(sum_op(reshape(gy, params), 0), gamma.shape)
+    return gx, gg, gb
+
+
 LAYER_NORM = Op("LayerNorm", _layer_norm, backward=_backward)
-LAYER_NORM_GRAD = Op("LayerNormGrad", _layer_norm_grad, multi_output=True)
+# Under an enclosing transform LayerNorm's backward runs as ops instead (``_backward_in_ops``).
+LAYER_NORM_GRAD = Op("LayerNormGrad", _layer_norm_grad, multi_output=True,
+                     backward=no_higher_order("LayerNorm"))
 
 
 def layer_norm_axes(x, gamma, beta, begin_norm_axis: int, begin_params_axis: int, epsilon: float,

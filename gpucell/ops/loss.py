@@ -15,9 +15,9 @@ from gpucell.backend import array_module, kernel_ops
 from gpucell.ops import arithmetic as _ar
 from gpucell.ops import reduction as _red
 from gpucell.ops import shape as _shape
-from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._dispatch import Op, apply, hooks
 from gpucell.ops._layer_util import check_reduction, needs, reduce_sum, spread
-from gpucell.ops._util import check_float, check_tensor
+from gpucell.ops._util import check_float, check_tensor, no_higher_order
 
 # The ufuncs' own reductions: ndarray.sum / max / min add a Python wrapper per call.
 _np_sum, _np_max, _np_min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
@@ -154,9 +154,45 @@ def _softmax_ce_grad(g, logits, labels, weight=None, *, sparse, ignore_index, sm
 
 
 def _softmax_ce_backward(ctx, g):
-    grad = apply(SOFTMAX_CROSS_ENTROPY_GRAD, g, *(ctx.input(i) for i in range(len(ctx.shapes))),
-                 **ctx.attrs)
+    if hooks.recording:  # an enclosing transform differentiates this backward: ops it can follow
+        grad = _softmax_ce_grad_in_ops(g, *(ctx.input(i) for i in range(len(ctx.shapes))), **ctx.attrs)
+    else:
+        grad = apply(SOFTMAX_CROSS_ENTROPY_GRAD, g, *(ctx.input(i) for i in range(len(ctx.shapes))),
+                     **ctx.attrs)
     return (grad,) + (None,) * (len(ctx.shapes) - 1)
+
+
+def _softmax_ce_grad_in_ops(g, logits, labels, weight=None, *, reduction, **attrs):
+    """``scale * (softmax * sum(q) - q)`` as differentiable ops in the logits and ``g``; the targets
+    ``q`` and the mean's divisor are constants (labels and weights get no gradient) that an op makes,
+    so a jit plan recomputes them from each call's labels."""
+    from gpucell.ops.activation import softmax
+
+    extra = () if weight is None else (weight,)
+    q, divisor = apply(SOFTMAX_CROSS_ENTROPY_TARGETS, logits, labels, *extra, reduction=reduction, **attrs)
+    grad = softmax(logits, -1) * _red.sum(q, 1, True) - q
+    if reduction == "none":
+        return grad * _shape.reshape(g, (-1, 1))
+    return grad * (g / divisor if reduction == "mean" else g)
+
+
+def _softmax_ce_targets(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction, where):
+    """(q, divisor): every row's per-class target weights (one-hot rows for plain sparse labels,
+    zero rows where ignored) and the mean's divisor, 0-d in the logits' dtype."""
+    xp = array_module(logits)
+    q, picked, divisor = _targets(logits, labels, weight, sparse=sparse, ignore_index=ignore_index,
+                                  smoothing=smoothing, where=where)
+    if q is None:
+        safe, valid = picked
+        q = xp.zeros(logits.shape, dtype=logits.dtype)
+        q[xp.arange(logits.shape[0]), safe] = 1
+        if valid is not None:
+            q *= valid[:, None]
+    elif q is labels:
+        q = q.copy()  # results own their memory
+    if not hasattr(divisor, "dtype"):
+        divisor = xp.full((), divisor, dtype=logits.dtype)
+    return q, divisor.astype(logits.dtype, copy=False)
 
 
 def _softmax_ce_and_grad(logits, labels, weight=None, *, sparse, ignore_index, smoothing, reduction,
@@ -182,7 +218,10 @@ def _softmax_ce_and_grad(logits, labels, weight=None, *, sparse, ignore_index, s
 
 
 SOFTMAX_CROSS_ENTROPY = Op("SoftmaxCrossEntropy", _softmax_ce, backward=_softmax_ce_backward)
-SOFTMAX_CROSS_ENTROPY_GRAD = Op("SoftmaxCrossEntropyGrad", _softmax_ce_grad)
+# Under an enclosing transform the backward runs as ops instead (``_softmax_ce_grad_in_ops``).
+SOFTMAX_CROSS_ENTROPY_GRAD = Op("SoftmaxCrossEntropyGrad", _softmax_ce_grad,
+                                backward=no_higher_order("SoftmaxCrossEntropy"))
+SOFTMAX_CROSS_ENTROPY_TARGETS = Op("SoftmaxCrossEntropyTargets", _softmax_ce_targets, multi_output=True)
 SOFTMAX_CROSS_ENTROPY_AND_GRAD = Op("SoftmaxCrossEntropyAndGrad", _softmax_ce_and_grad,
                                     multi_output=True, differentiable=False)
 
@@ -240,12 +279,40 @@ def _bce_backward(ctx, g):
     wanted = needs(ctx, 2)
     count = len(ctx.shapes)
     inputs = [ctx.input(i) for i in range(count)]
+    if hooks.recording:  # an enclosing transform differentiates this backward: ops it can follow
+        return _bce_grad_in_ops(g, *inputs, reduction=ctx.attrs["reduction"], wanted=wanted) + \
+            (None,) * (count - 2)
     return spread(wanted, apply(BCE_WITH_LOGITS_GRAD, g, *inputs, wanted=wanted, **ctx.attrs)) + \
         (None,) * (count - 2)
 
 
+def _bce_grad_in_ops(g, x, y, w=None, pw=None, *, reduction, wanted):
+    """BCEWithLogitsLossGrad's arithmetic as differentiable ops."""
+    from gpucell.ops.activation import sigmoid
+    from gpucell.ops.elementwise import exp, log, maximum
+
+    scale = g / x.size if reduction == "mean" else g
+    if w is not None:
+        scale = scale * w
+    gx = gy = None
+    if wanted[0]:
+        gx = sigmoid(x) - 1
+        if pw is not None:
+            gx = gx * ((pw - 1) * y + 1)
+        gx = (gx - y + 1) * scale
+    if wanted[1]:
+        if pw is None:
+            gy = -x * scale
+        else:
+            softplus_neg = log(exp(-_ar.abs(x)) + 1) + maximum(-x, 0.0)  # log(1 + exp(-x)), stable
+            gy = ((pw - 1) * softplus_neg - x) * scale
+    return gx, gy
+
+
 BCE_WITH_LOGITS = Op("BCEWithLogitsLoss", _bce, backward=_bce_backward)
-BCE_WITH_LOGITS_GRAD = Op("BCEWithLogitsLossGrad", _bce_grad, multi_output=True)
+# Under an enclosing transform the backward runs as ops instead (``_bce_grad_in_ops``).
+BCE_WITH_LOGITS_GRAD = Op("BCEWithLogitsLossGrad", _bce_grad, multi_output=True,
+                          backward=no_higher_order("BCEWithLogitsLoss"))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean",

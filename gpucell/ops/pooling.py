@@ -85,6 +85,22 @@ def _max_pool_grad(g, x, out, *, kernel, stride, dilation, pads):
     return crop_hw(grad, pads, x.shape[2:])
 
 
+def _max_pool_pick(gg, x, out, *, kernel, stride, dilation, pads):
+    """The adjoint of ``_max_pool_grad``: per output, ``gg`` (input-shaped) at the first maximum of
+    its window, the element that routing sent the output's gradient to."""
+    xp = array_module(gg)
+    padded = pad_hw(x, pads, -math.inf)
+    gpad = pad_hw(gg, pads, 0)
+    picked = xp.zeros(out.shape, dtype=gg.dtype)
+    taken = xp.zeros(out.shape, dtype=bool)
+    for _, _, where in window_slices(kernel, stride, dilation, out.shape[2:]):
+        hit = padded[where] == out
+        hit &= ~taken
+        taken |= hit
+        picked += xp.where(hit, gpad[where], 0)
+    return picked
+
+
 def _divisor(x, kernel, stride, pads, out_hw, divisor, counted):
     """The per-output divisor: a number, or the count of the taps inside the input and inside the
     ``counted`` part of the padding (none of it, unless ceil_mode added padding that must not
@@ -125,13 +141,20 @@ def _avg_pool_grad(g, x, *, kernel, stride, pads, divisor, counted=(0, 0, 0, 0))
 
 MAX_POOL2D = Op("MaxPool", _max_pool, saves="both",
                 backward=lambda ctx, g: apply(MAX_POOL_GRAD, g, ctx.input(0), ctx.output, **ctx.attrs))
-MAX_POOL_GRAD = Op("MaxPoolGrad", _max_pool_grad)
+# Routing a gradient to each window's first maximum is linear in the gradient and piecewise constant
+# in x, so MaxPoolGrad and MaxPoolPick are each other's gradient (x and the output get none), and
+# AvgPool and AvgPoolGrad likewise: every order differentiates.
+MAX_POOL_GRAD = Op("MaxPoolGrad", _max_pool_grad, backward=lambda ctx, gg: (
+    apply(MAX_POOL_PICK, gg, ctx.input(1), ctx.input(2), **ctx.attrs), None, None))
+MAX_POOL_PICK = Op("MaxPoolPick", _max_pool_pick, backward=lambda ctx, gg: (
+    apply(MAX_POOL_GRAD, gg, ctx.input(1), ctx.input(2), **ctx.attrs), None, None))
 MAX_POOL2D_WITH_INDICES = Op(
     "MaxPoolWithArgmax", _max_pool_with_indices, multi_output=True, saves="both",
     backward=lambda ctx, g, _index_grad: apply(MAX_POOL_GRAD, g, ctx.input(0), ctx.outputs[0], **ctx.attrs))
 AVG_POOL2D = Op("AvgPool", _avg_pool,
                 backward=lambda ctx, g: apply(AVG_POOL_GRAD, g, ctx.input(0), **ctx.attrs))
-AVG_POOL_GRAD = Op("AvgPoolGrad", _avg_pool_grad)
+AVG_POOL_GRAD = Op("AvgPoolGrad", _avg_pool_grad,
+                   backward=lambda ctx, gg: (apply(AVG_POOL2D, gg, **ctx.attrs), None))
 
 
 def ceil_pads(size_hw, kernel, stride, dilation, pads) -> tuple:

@@ -3,28 +3,39 @@ them (``ops.Dropout2D(0.8)(x)``). Each calls the functional op, so it runs throu
 
 from __future__ import annotations
 
+import inspect
+
+import numpy as np
+
 from gpucell import dtype as _dt
 from gpucell.ops import (
     activation,
     arithmetic,
+    array,
     comparison,
     conversion,
     creation,
     elementwise,
     linalg,
+    random_ops,
     reduction,
     selection,
     shape,
 )
-from gpucell.ops._util import check_axes, check_bool, check_int
+from gpucell.ops._dispatch import apply
+from gpucell.ops._util import check_axes, check_bool, check_int, check_tensor
 from gpucell.ops.assign import assign as _assign
 from gpucell.ops.dropout import DROPOUT, DROPOUT2D, check_keep_prob, run_dropout
+from gpucell.ops.one_hot import one_hot as _one_hot
 
 __all__ = ["Primitive", "MatMul", "BatchMatMul", "Dropout", "Dropout2D", "Greater", "Select", "Fill",
-           "Assign", "ReduceSum", "ReduceMean", "ReduceMax", "Softmax", "LogSoftmax", "ReLU", "Sigmoid",
-           "Tanh", "Cast", "Add", "Sub", "Mul", "Div", "RealDiv", "Neg", "Exp", "Log", "Sqrt", "Square",
-           "Transpose", "Reshape", "ExpandDims", "Squeeze", "Concat", "Stack", "Tile", "Gather",
-           "Less", "Equal", "StopGradient", "BiasAdd"]
+           "Assign", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Softmax", "LogSoftmax", "ReLU",
+           "Sigmoid", "Tanh", "Cast", "Add", "Sub", "Mul", "Div", "RealDiv", "Neg", "Exp", "Log", "Sqrt",
+           "Square", "Transpose", "Reshape", "ExpandDims", "Squeeze", "Concat", "Stack", "Tile", "Gather",
+           "Less", "Equal", "StopGradient", "BiasAdd", "GreaterEqual", "LessEqual", "NotEqual", "Maximum",
+           "Minimum", "Abs", "Pow", "Sign", "Rsqrt", "LogicalAnd", "LogicalOr", "LogicalNot", "ZerosLike",
+           "OnesLike", "Flatten", "Shape", "Rank", "Size", "Depend", "Identity", "OneHot", "StandardNormal",
+           "UniformReal"]
 
 
 class Primitive:
@@ -39,9 +50,12 @@ class Primitive:
 
 
 def _simple(name: str, fn, doc: str):
-    """A Primitive with no attributes whose call is ``fn``."""
+    """A Primitive with no attributes whose call is ``fn`` (and has ``fn``'s signature)."""
     def __call__(self, *args):
         return fn(*args)
+    sig = inspect.signature(fn)
+    __call__.__signature__ = sig.replace(parameters=[inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+                                                     *sig.parameters.values()])
     return type(name, (Primitive,), {"__call__": __call__, "__doc__": doc})
 
 
@@ -56,8 +70,12 @@ Tanh = _simple("Tanh", activation.tanh, "Hyperbolic tangent.")
 Add = _simple("Add", arithmetic.add, "``x + y``.")
 Sub = _simple("Sub", arithmetic.sub, "``x - y``.")
 Mul = _simple("Mul", arithmetic.mul, "``x * y``.")
-Div = _simple("Div", arithmetic.div, "``x / y``.")
-RealDiv = _simple("RealDiv", arithmetic.div, "``x / y``.")
+def _true_div(x, y):
+    return arithmetic.div(x, y)
+
+
+Div = _simple("Div", _true_div, "``x / y``.")
+RealDiv = _simple("RealDiv", _true_div, "``x / y``.")
 Neg = _simple("Neg", arithmetic.neg, "``-x``.")
 Exp = _simple("Exp", elementwise.exp, "``e ** x``.")
 Log = _simple("Log", elementwise.log, "Natural logarithm.")
@@ -68,7 +86,86 @@ Reshape = _simple("Reshape", shape.reshape, "``Reshape()(x, shape)``.")
 ExpandDims = _simple("ExpandDims", shape.expand_dims, "``ExpandDims()(x, axis)``.")
 Tile = _simple("Tile", shape.tile, "``Tile()(x, multiples)``.")
 StopGradient = _simple("StopGradient", conversion.stop_gradient, "Blocks the gradient.")
-BiasAdd = _simple("BiasAdd", linalg.bias_add, "``x + bias`` along dim 1.")
+GreaterEqual = _simple("GreaterEqual", comparison.ge, "``x >= y`` elementwise (Bool).")
+LessEqual = _simple("LessEqual", comparison.le, "``x <= y`` elementwise (Bool).")
+NotEqual = _simple("NotEqual", comparison.not_equal, "``x != y`` elementwise (Bool).")
+LogicalAnd = _simple("LogicalAnd", comparison.logical_and, "``x and y`` elementwise.")
+LogicalOr = _simple("LogicalOr", comparison.logical_or, "``x or y`` elementwise.")
+LogicalNot = _simple("LogicalNot", comparison.logical_not, "``not x`` elementwise.")
+Maximum = _simple("Maximum", elementwise.maximum, "Elementwise maximum.")
+Minimum = _simple("Minimum", elementwise.minimum, "Elementwise minimum.")
+Abs = _simple("Abs", arithmetic.abs, "``|x|``.")
+Pow = _simple("Pow", arithmetic.pow, "``x ** y``.")
+Sign = _simple("Sign", elementwise.sign, "-1, 0 or 1 by the sign of each element.")
+Rsqrt = _simple("Rsqrt", elementwise.rsqrt, "``1 / sqrt(x)``.")
+ZerosLike = _simple("ZerosLike", creation.zeros_like, "Zeros with the shape and dtype of ``x``.")
+OnesLike = _simple("OnesLike", creation.ones_like, "Ones with the shape and dtype of ``x``.")
+Shape = _simple("Shape", array.shape, "``Shape()(x)``: the shape of ``x`` as a tuple.")
+Rank = _simple("Rank", array.rank, "``Rank()(x)``: the number of dims of ``x``.")
+Size = _simple("Size", array.size, "``Size()(x)``: the number of elements of ``x``.")
+Depend = _simple("Depend", array.depend, "``Depend()(value, expr)``: ``value`` (eager ops run in order).")
+Identity = _simple("Identity", array.identity, "``Identity()(x)``: a new Tensor equal to ``x``.")
+
+
+class BiasAdd(Primitive):
+    """``BiasAdd(data_format='NCHW')(input_x, bias)``: ``input_x + bias`` along the channels (dim 1)."""
+
+    def __init__(self, data_format: str = "NCHW"):
+        super().__init__()
+        if data_format not in ("NCHW", "NCDHW"):
+            raise ValueError(f"For 'BiasAdd', only channels-first data ('NCHW', 'NCDHW') is supported, but "
+                             f"got data_format={data_format!r}.")
+        self.data_format = data_format
+
+    def __call__(self, input_x, bias):
+        return linalg.bias_add(input_x, bias)
+
+
+class Flatten(Primitive):
+    """``Flatten()(input_x)``: ``(N, ...)`` to ``(N, X)``, keeping dim 0 (a 1-D input gives ``(N, 1)``)."""
+
+    def __call__(self, input_x):
+        check_tensor("Flatten", "input_x", input_x)
+        if input_x.ndim == 0:
+            raise ValueError("For 'Flatten', the dimension of 'input_x' must be at least 1, but got 0.")
+        return shape.reshape(input_x, (input_x.shape[0], int(np.prod(input_x.shape[1:], dtype=np.int64))))
+
+
+class OneHot(Primitive):
+    """``OneHot(axis=-1)(indices, depth, on_value, off_value)``: see :func:`gpucell.ops.one_hot`."""
+
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = check_int("OneHot", "axis", axis)
+
+    def __call__(self, indices, depth, on_value, off_value):
+        return _one_hot(indices, depth, on_value, off_value, self.axis)
+
+
+class _Random(Primitive):
+    """``(seed=0, seed2=0)``: MindSpore's per-op seeds, checked; samples come from gpucell's one
+    generator (``gpucell.set_seed``)."""
+
+    def __init__(self, seed: int = 0, seed2: int = 0):
+        super().__init__()
+        for name, value in (("seed", seed), ("seed2", seed2)):
+            random_ops.check_seed(self.name, check_int(self.name, name, value))
+        self.seed, self.seed2 = seed, seed2
+
+    def __call__(self, shape):
+        return apply(self._op, shape=random_ops.sample_shape(self.name, shape), dtype=np.float32)
+
+
+class StandardNormal(_Random):
+    """``StandardNormal(seed=0, seed2=0)(shape)``: Float32 standard normal samples."""
+
+    _op = random_ops.STANDARD_NORMAL
+
+
+class UniformReal(_Random):
+    """``UniformReal(seed=0, seed2=0)(shape)``: Float32 uniform samples in [0, 1)."""
+
+    _op = random_ops.UNIFORM_REAL
 
 
 class Fill(Primitive):
@@ -85,11 +182,15 @@ class Cast(Primitive):
         return conversion.cast(input_x, type_)
 
 
-def _gather(params, indices, axis, batch_dims=0):
-    return shape.gather(params, indices, axis, batch_dims)
+class Gather(Primitive):
+    """``Gather(batch_dims=0)(input_params, input_indices, axis)``."""
 
+    def __init__(self, batch_dims: int = 0):
+        super().__init__()
+        self.batch_dims = check_int("Gather", "batch_dims", batch_dims)
 
-Gather = _simple("Gather", _gather, "``Gather()(params, indices, axis)``.")
+    def __call__(self, input_params, input_indices, axis):
+        return shape.gather(input_params, input_indices, axis, self.batch_dims)
 
 
 class MatMul(Primitive):
@@ -174,6 +275,16 @@ class ReduceMax(_Reduce):
     """``ReduceMax(keep_dims=False)(x, axis=())``."""
 
     _fn = staticmethod(_reduce_max)
+
+
+def _reduce_min(x, axis, keep_dims):
+    return reduction.amin(x, axis if axis != () else None, keep_dims)
+
+
+class ReduceMin(_Reduce):
+    """``ReduceMin(keep_dims=False)(x, axis=())``."""
+
+    _fn = staticmethod(_reduce_min)
 
 
 class Softmax(Primitive):

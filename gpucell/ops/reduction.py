@@ -164,14 +164,30 @@ def min(input, axis=None, keepdims=False):
     return apply(MIN, input, axis=axis, keepdims=keepdims)
 
 
+def _extreme_values(op: str, fn, input, axis, keepdims):
+    """The extreme values over ``axis``: an int, None (all), or a tuple or list of axes ('()' is all,
+    as MindSpore's ReduceMax reads it), one axis at a time from the last."""
+    if not isinstance(axis, (tuple, list)):
+        return fn(input, axis, keepdims)[0]
+    check_tensor(op, "input", input)
+    axes = check_axes(op, axis, input.ndim)
+    if axes is None:
+        return fn(input, None, keepdims)[0] if not keepdims or input.ndim == 0 else \
+            _extreme_values(op, fn, input, tuple(range(input.ndim)), keepdims)
+    out = input
+    for a in sorted(axes, reverse=True):
+        out = fn(out, a, keepdims)[0]
+    return out
+
+
 def amax(input, axis=None, keepdims=False):
-    """The maximum values only."""
-    return max(input, axis, keepdims)[0]
+    """The maximum values over ``axis`` (an int, a tuple of ints, or None for all)."""
+    return _extreme_values("amax", max, input, axis, keepdims)
 
 
 def amin(input, axis=None, keepdims=False):
-    """The minimum values only."""
-    return min(input, axis, keepdims)[0]
+    """The minimum values over ``axis`` (an int, a tuple of ints, or None for all)."""
+    return _extreme_values("amin", min, input, axis, keepdims)
 
 
 def argmax(input, dim=None, keepdim=False):

@@ -17,7 +17,7 @@ from gpucell.ops._util import (
 )
 
 __all__ = ["reshape", "transpose", "permute", "expand_dims", "squeeze", "broadcast_to", "tile",
-           "concat", "cat", "stack", "split", "gather", "flatten"]
+           "concat", "cat", "stack", "split", "gather", "flatten", "unsqueeze"]
 
 
 def _reshape(a, shape):
@@ -114,6 +114,11 @@ def _gather_backward(ctx, g):
     return (apply(GATHER_GRAD, g, indices, shape=ctx.shape(0), axis=ctx.attrs["axis"]), None)
 
 
+def _gather_grad_backward(ctx, gg):
+    # GatherGrad is the adjoint of Gather (linear in g), so its gradient is Gather again.
+    return apply(GATHER, gg, ctx.input(1), axis=ctx.attrs["axis"]), None
+
+
 RESHAPE = Op("Reshape", _reshape, backward=_reshape_backward, saves="none")
 TRANSPOSE = Op("Transpose", _transpose, backward=_transpose_backward, saves="none")
 BROADCAST_TO = Op("BroadcastTo", _broadcast_to, backward=_broadcast_backward, saves="none")
@@ -124,7 +129,7 @@ SPLIT = Op("Split", _split, backward=_split_backward, multi_output=True, saves="
 # The index bounds check reads the indices on the host and the scatter-add synchronises: both run
 # between captured segments of a jit plan on the GPU.
 GATHER = Op("Gather", _gather, backward=_gather_backward, capturable=False)
-GATHER_GRAD = Op("GatherGrad", _gather_grad, capturable=False)
+GATHER_GRAD = Op("GatherGrad", _gather_grad, backward=_gather_grad_backward, capturable=False)
 
 
 def reshape(input, shape):
@@ -142,15 +147,33 @@ def reshape(input, shape):
     return apply(RESHAPE, input, shape=tuple(int(d) for d in shape))
 
 
-def flatten(input, start_dim=0, end_dim=-1):
-    """Dims ``start_dim..end_dim`` merged into one."""
+def flatten(input, order="C", *, start_dim=1, end_dim=-1):
+    """Dims ``start_dim..end_dim`` merged into one; by default all but the batch dim (MindSpore 2.x;
+    ``Tensor.flatten`` starts at dim 0). ``order='F'`` reads the dims in reverse (column-major) order
+    first. A 0-d or 1-d input gives a 1-d result.
+
+    >>> import gpucell as ms
+    >>> ms.ops.flatten(ms.ops.ones((1, 2, 3, 4))).shape
+    (1, 24)
+    """
     check_tensor("flatten", "input", input)
-    if input.ndim == 0:
-        return reshape(input, (1,))
+    if not isinstance(order, str):
+        raise TypeError(f"For 'flatten', the 'order' must be a str, but got {order!r} with type "
+                        f"'{type(order).__name__}'.")
+    if order not in ("C", "F"):
+        raise ValueError(f"For 'flatten', the 'order' must be 'C' or 'F', but got {order!r}.")
+    start_dim = check_int("flatten", "start_dim", start_dim)
+    end_dim = check_int("flatten", "end_dim", end_dim)
+    if order == "F" and input.ndim > 1:
+        input = transpose(input, tuple(range(input.ndim - 1, -1, -1)))
+    if input.ndim <= 1 and start_dim == 1 and end_dim == -1:
+        return reshape(input, (-1,))  # the default on a 0-d or 1-d input, which has no dim 1
     start = check_axis("flatten", start_dim, input.ndim, "start_dim")
     end = check_axis("flatten", end_dim, input.ndim, "end_dim")
     if start > end:
         raise ValueError(f"For 'flatten', 'start_dim' {start_dim} must not come after 'end_dim' {end_dim}.")
+    if input.ndim <= 1:
+        return reshape(input, (-1,))
     return reshape(input, input.shape[:start] + (-1,) + input.shape[end + 1:])
 
 
@@ -175,6 +198,13 @@ def expand_dims(input_x, axis):
     check_tensor("ExpandDims", "input_x", input_x)
     axis = check_axis("ExpandDims", axis, input_x.ndim + 1)
     return reshape(input_x, input_x.shape[:axis] + (1,) + input_x.shape[axis:])
+
+
+def unsqueeze(input, dim):
+    """A new size-1 dim inserted at ``dim`` (in ``[-ndim-1, ndim]``), as ``Tensor.unsqueeze``."""
+    check_tensor("unsqueeze", "input", input)
+    dim = check_int("unsqueeze", "dim", dim)
+    return expand_dims(input, check_axis("unsqueeze", dim, input.ndim + 1, "dim"))
 
 
 def squeeze(input, axis=None):

@@ -1,4 +1,4 @@
-"""Dense, Dropout, Dropout2d and Flatten."""
+"""Dense, Dropout, Dropout2d, Flatten and Identity."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from gpucell.nn.layer.activation import ReLU, get_activation
 from gpucell.ops import shape as _shape
 from gpucell.ops._dispatch import apply
 from gpucell.ops._util import check_int, type_name
+from gpucell.ops.array import identity as _identity
 from gpucell.ops.dense import DENSE, DENSE_RELU, check_dense
 from gpucell.ops.dropout import DROPOUT, DROPOUT2D, run_dropout
 from gpucell.ops.primitives import Primitive
 
-__all__ = ["Dense", "Dropout", "Dropout2d", "Flatten"]
+__all__ = ["Dense", "Dropout", "Dropout2d", "Flatten", "Identity"]
 
 
 class Dense(Cell):
@@ -134,4 +135,16 @@ class Flatten(Cell):
         self.end_dim = check_int("Flatten", "end_dim", end_dim)
 
     def construct(self, x):
-        return _shape.flatten(x, self.start_dim, self.end_dim)
+        return _shape.flatten(x, start_dim=self.start_dim, end_dim=self.end_dim)
+
+
+class Identity(Cell):
+    """Returns a new Tensor with the shape, dtype and values of its input (the gradient passes).
+
+    >>> import gpucell as ms
+    >>> ms.nn.Identity()(ms.Tensor([1, 2])).asnumpy()
+    array([1, 2])
+    """
+
+    def construct(self, x):
+        return _identity(x)
