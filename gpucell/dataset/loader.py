@@ -20,7 +20,7 @@ import numpy as np
 
 from gpucell import backend
 from gpucell import dtype as _dt
-from gpucell.dataset.pipeline import EpochIterator, LoaderSource
+from gpucell.dataset.pipeline import Iterators, LoaderSource
 from gpucell.random import get_seed
 from gpucell.tensor import Tensor, from_numpy
 
@@ -66,7 +66,7 @@ def _check_int(where: str, arg: str, value, minimum: int) -> int:
     return int(value)
 
 
-class ArrayLoader:
+class ArrayLoader(Iterators):
     """Batches of Tensors from NumPy arrays, reshuffled each epoch from a seed.
 
     ``data``: an array, a tuple/list of arrays (columns ``column_0``, ``column_1``...) or a dict of
@@ -202,23 +202,10 @@ class ArrayLoader:
             return tuple(from_numpy(a) for a in arrays)  # np.take made fresh contiguous arrays
         return tuple(Tensor(a, device=device) for a in arrays)
 
-    def create_tuple_iterator(self, columns=None, num_epochs: int = -1, output_numpy: bool = False,
-                              do_copy: bool = True) -> EpochIterator:
-        """MindSpore's tuple iterator: each pass (``for``) over it runs one epoch, yielding lists."""
-        return EpochIterator(self, "tuple", columns, num_epochs, output_numpy)
-
-    def create_dict_iterator(self, num_epochs: int = -1, output_numpy: bool = False,
-                             do_copy: bool = True) -> EpochIterator:
-        """MindSpore's dict iterator: each pass runs one epoch, yielding {column name: Tensor}."""
-        return EpochIterator(self, "dict", None, num_epochs, output_numpy)
-
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(columns={self._names}, samples={self.num_samples}, "
                 f"batch_size={self._batch_size}, shuffle={self._shuffle}, seed={self._seed}, "
                 f"drop_last={self._drop_last})")
-
-
-_EpochIterator = EpochIterator  # its former name
 
 
 class NumpySlicesDataset(ArrayLoader):

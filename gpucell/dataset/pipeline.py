@@ -133,7 +133,22 @@ def in_order(fn: Callable, items: Iterable, workers: int) -> Iterator:
 
 
 # -- the pipeline ------------------------------------------------------------------------------
-class Dataset:
+class Iterators:
+    """MindSpore's iterator methods, shared by every dataset and loader (``EpochIterator`` runs the
+    epochs)."""
+
+    def create_tuple_iterator(self, columns=None, num_epochs: int = -1, output_numpy: bool = False,
+                              do_copy: bool = True) -> EpochIterator:
+        """MindSpore's tuple iterator: each pass (``for``) over it runs one epoch, yielding lists."""
+        return EpochIterator(self, "tuple", columns, num_epochs, output_numpy)
+
+    def create_dict_iterator(self, num_epochs: int = -1, output_numpy: bool = False,
+                             do_copy: bool = True) -> EpochIterator:
+        """MindSpore's dict iterator: each pass runs one epoch, yielding {column name: Tensor}."""
+        return EpochIterator(self, "dict", None, num_epochs, output_numpy)
+
+
+class Dataset(Iterators):
     """Base of every pipeline stage: chaining, sizes and iterators.
 
     A stage defines ``rows(epoch)`` (tuples of NumPy arrays), ``get_col_names()`` and ``_size()``
@@ -218,16 +233,6 @@ class Dataset:
                                     f"which a Tensor cannot hold ({exc}); iterate with "
                                     f"output_numpy=True.") from None
             yield tuple(out)
-
-    def create_tuple_iterator(self, columns=None, num_epochs: int = -1, output_numpy: bool = False,
-                              do_copy: bool = True) -> EpochIterator:
-        """MindSpore's tuple iterator: each pass (``for``) over it runs one epoch, yielding lists."""
-        return EpochIterator(self, "tuple", columns, num_epochs, output_numpy)
-
-    def create_dict_iterator(self, num_epochs: int = -1, output_numpy: bool = False,
-                             do_copy: bool = True) -> EpochIterator:
-        """MindSpore's dict iterator: each pass runs one epoch, yielding {column name: Tensor}."""
-        return EpochIterator(self, "dict", None, num_epochs, output_numpy)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(columns={self.get_col_names()})"
