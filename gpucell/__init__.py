@@ -19,7 +19,7 @@ from gpucell.backend.streams import Event, Stream, current_stream
 from gpucell.backend.sim import RaceError
 from gpucell import common, nn
 from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkpoint
-from gpucell.jit import jit
+from gpucell import jit  # the module, callable: @ms.jit and ms.jit.cache_info() (gpucell/jit/__init__.py)
 from gpucell.common.api import ms_function
 from gpucell import dataset, train
 from gpucell.train import Model

@@ -61,6 +61,30 @@ def test_in_place_change_of_a_captured_tensor_is_seen():
     np.testing.assert_array_equal(f(Tensor([0.0])).asnumpy(), [5.0])
 
 
+SCALE = Tensor([2.0])  # a module-level tensor read by the jitted function below
+
+
+def test_rebinding_a_global_tensor_is_not_seen_but_writing_into_it_is():
+    """A global Tensor is captured like any other: the plan keeps the array it saw while tracing.
+    ``SCALE[...] = v`` writes into that array and reaches every replay;
+    ``SCALE = Tensor(v)`` binds a new object the plan never reads. Keep changing values in a
+    Parameter or pass them as arguments."""
+    global SCALE
+    SCALE = Tensor([2.0])
+
+    @ms.jit
+    def f(x):
+        return x * SCALE
+
+    np.testing.assert_array_equal(f(Tensor([1.0])).asnumpy(), [2.0])
+    SCALE[0] = 3.0  # in place: seen
+    np.testing.assert_array_equal(f(Tensor([1.0])).asnumpy(), [3.0])
+    SCALE = Tensor([10.0])  # rebinding: not seen, the replay still reads the old array
+    np.testing.assert_array_equal(f(Tensor([1.0])).asnumpy(), [3.0])
+    assert cache_info().plans == 1
+    np.testing.assert_array_equal((Tensor([1.0]) * SCALE).asnumpy(), [10.0])  # eager sees it
+
+
 def test_each_new_python_number_is_a_new_plan():
     """Python numbers are part of the key: a learning rate passed as a float retraces per value.
     Pass values that change every call as Tensors (or keep them in a Parameter)."""

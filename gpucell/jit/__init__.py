@@ -2,11 +2,19 @@
 
 Call 0 of a key runs eagerly while the tracer records every op; later calls replay the plan: over
 NumPy on the CPU, as CUDA graphs on the GPU. ``cache_info()`` reports hits, misses, captures, graph
-breaks and held memory; ``set_cache_limits()`` bounds the cache by plans and by bytes. DESIGN.md
+breaks and held memory; ``set_cache_limits()`` bounds the cache by plans and by bytes. docs/DESIGN.md
 ("jit and the plan cache") is the blueprint.
+
+The module itself is callable, so ``gpucell.jit`` is both the decorator and this namespace:
+``@gpucell.jit`` / ``gpucell.jit(fn)`` as well as ``gpucell.jit.cache_info()``,
+``gpucell.jit.clear_cache()`` and ``gpucell.jit.set_cache_limits()``; ``from gpucell.jit import
+jit`` gives the plain function.
 """
 
 from __future__ import annotations
+
+import sys
+import types
 
 from gpucell.jit.cache import CacheInfo
 from gpucell.jit.function import PLANS, JitFunction
@@ -79,3 +87,14 @@ def set_graph_mode(enabled: bool) -> None:
     """Makes every top-level Cell call run through jit (set_context(mode=GRAPH_MODE) calls this)."""
     from gpucell.nn.cell import call_observers
     call_observers.graph_call = _graph_call if enabled else None
+
+
+class _CallableModule(types.ModuleType):
+    """The type of the ``gpucell.jit`` module: calling the module calls :func:`jit`, so
+    ``import gpucell as ms`` gives both ``@ms.jit`` and ``ms.jit.cache_info()``."""
+
+    def __call__(self, function=None, *, mode: str = "PSJit", jit_config=None, input_signature=None):
+        return jit(function, mode=mode, jit_config=jit_config, input_signature=input_signature)
+
+
+sys.modules[__name__].__class__ = _CallableModule
