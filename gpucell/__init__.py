@@ -6,7 +6,7 @@
 
 from gpucell import dtype
 from gpucell.dtype import (
-    DType, bool_, double, float16, float32, float64, float_, half, int8, int16, int32, int64, int_,
+    DType, bfloat16, bool_, double, float16, float32, float64, float_, half, int8, int16, int32, int64, int_,
     single, uint8,
 )
 from gpucell.tensor import Tensor, from_dlpack, from_numpy  # noqa: I001 - binds the ops to Tensor
@@ -23,13 +23,17 @@ from gpucell import jit  # the module, callable: @ms.jit and ms.jit.cache_info()
 from gpucell.common.api import ms_function
 from gpucell import dataset, train
 from gpucell.train import Model
+from gpucell import communication
+from gpucell.communication.auto_parallel import (
+    ParallelMode, get_auto_parallel_context, reset_auto_parallel_context, set_auto_parallel_context,
+)
 from gpucell import profiler
 from gpucell.backend.device_info import device_info, memory_stats, reset_peak_memory_stats
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "dtype", "DType", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "float32",
+    "dtype", "DType", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32",
     "float64", "float_", "int_", "half", "single", "double",
     "Tensor", "from_numpy", "from_dlpack", "Parameter", "ParameterTuple", "ops", "nn", "common",
     "save_checkpoint", "load_checkpoint", "load_param_into_net",
@@ -37,4 +41,6 @@ __all__ = [
     "grad", "value_and_grad", "no_grad", "GradOperation", "Stream", "Event", "current_stream", "RaceError",
     "profiler", "device_info", "memory_stats", "reset_peak_memory_stats",
     "train", "Model", "dataset",
+    "communication", "ParallelMode", "set_auto_parallel_context", "get_auto_parallel_context",
+    "reset_auto_parallel_context",
 ]

@@ -20,6 +20,8 @@ import zlib
 
 import numpy as np
 
+from gpucell import dtype as _dt
+
 __all__ = ["CRC_KEY", "TensorEntry", "crc_table", "read_header", "read_tensor", "write"]
 
 CRC_KEY = "gpucell.crc32"
@@ -30,10 +32,12 @@ _CODES = {
     "I32": np.dtype("<i4"), "I64": np.dtype("<i8"), "F16": np.dtype("<f2"), "F32": np.dtype("<f4"),
     "F64": np.dtype("<f8"),
 }
+if _dt.BF16_NUMPY is not None:  # little-endian bytes of ml_dtypes' bfloat16, as the format's BF16
+    _CODES["BF16"] = _dt.BF16_NUMPY
 _CODE_OF = {dt.newbyteorder("="): code for code, dt in _CODES.items()}
 # Valid in the format but with no gpucell dtype: named in the error instead of "unknown".
-_KNOWN_UNSUPPORTED = {"U16", "U32", "U64", "BF16", "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
-                      "F6_E2M3", "F6_E3M2"}
+_KNOWN_UNSUPPORTED = {"U16", "U32", "U64", "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
+                      "F6_E2M3", "F6_E3M2"} | ({"BF16"} - set(_CODES))
 
 
 class TensorEntry:
@@ -65,6 +69,8 @@ def write(path: str, tensors: list[tuple[str, np.ndarray]], metadata: dict[str, 
             raise TypeError(f"For 'save_checkpoint', the tensor '{name}' has dtype {array.dtype}, "
                             f"which the checkpoint format cannot hold.")
         flat = np.ascontiguousarray(array.reshape(-1), dtype=_CODES[code])
+        if code == "BF16":
+            flat = flat.view(np.uint16)  # the same bytes; memoryview refuses ml_dtypes' type code
         flats.append((name, code, tuple(int(d) for d in array.shape), flat))
         crcs[name] = f"{zlib.crc32(memoryview(flat).cast('B')) if flat.size else 0:08x}"
     # Widest items first, so each tensor starts aligned to its item size (offsets may not have holes).

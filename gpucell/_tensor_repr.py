@@ -36,10 +36,10 @@ def _ostream_special(x) -> str:
     return "-inf" if x < 0 else "inf"
 
 
-def _field_formatter(dtype: np.dtype):
+def _field_formatter(dtype: np.dtype, short: bool = False):
     """(format one element, 1-D line length, whether integers need padding to a common width)."""
     if dtype.kind == "f":
-        return _float_field(4 if dtype == np.float16 else 8), _LINE_FLOAT, False
+        return _float_field(4 if short or dtype == np.float16 else 8), _LINE_FLOAT, False
     if dtype.kind == "b":
         return (lambda x: f"{'True' if x else 'False':>5}"), _LINE_FLOAT, False
     return (lambda x: str(int(x))), _LINE_INT, True
@@ -58,9 +58,12 @@ def format_value(array: np.ndarray) -> str:
     """The text after ``value=`` for a host array."""
     if array.size == 0:
         return ""
+    short = array.dtype.name == "bfloat16"  # ml_dtypes' kind is "V": printed as float16 is
+    if short:
+        array = array.astype(np.float32)
     if array.ndim == 0:
         return _scalar_text(array)
-    fmt, line, pad = _field_formatter(array.dtype)
+    fmt, line, pad = _field_formatter(array.dtype, short)
     widths: list[int] = []
     ndim = array.ndim
 

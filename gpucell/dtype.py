@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # bfloat16's NumPy storage: the extension dtype JAX uses (a dependency; guarded for a clear error)
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # pragma: no cover - ml_dtypes is a declared dependency
+    _ml_dtypes = None
+
 __all__ = [
-    "DType", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64",
+    "DType", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32", "float64",
     "float_", "int_", "half", "single", "double", "to_dtype", "from_numpy", "infer_dtype",
     "promote_types", "scalar_result_type", "is_floating", "is_integer", "all_dtypes",
 ]
@@ -23,11 +28,11 @@ class DType:
 
     __slots__ = ("name", "numpy", "kind", "itemsize", "_title")
 
-    def __init__(self, name: str, numpy_dtype, kind: int, title: str):
+    def __init__(self, name: str, numpy_dtype, kind: int, title: str, itemsize: int | None = None):
         self.name = name
-        self.numpy = np.dtype(numpy_dtype)
+        self.numpy = None if numpy_dtype is None else np.dtype(numpy_dtype)
         self.kind = kind
-        self.itemsize = self.numpy.itemsize
+        self.itemsize = itemsize if self.numpy is None else self.numpy.itemsize
         self._title = title
 
     def __str__(self) -> str:
@@ -51,6 +56,8 @@ int32 = DType("int32", np.int32, _INT, "Int32")
 int64 = DType("int64", np.int64, _INT, "Int64")
 uint8 = DType("uint8", np.uint8, _INT, "UInt8")
 float16 = DType("float16", np.float16, _FLOAT, "Float16")
+# Without ml_dtypes the name exists (so code that mentions it imports) but nothing can hold it.
+bfloat16 = DType("bfloat16", None if _ml_dtypes is None else _ml_dtypes.bfloat16, _FLOAT, "BFloat16", 2)
 float32 = DType("float32", np.float32, _FLOAT, "Float32")
 float64 = DType("float64", np.float64, _FLOAT, "Float64")
 
@@ -58,6 +65,10 @@ float64 = DType("float64", np.float64, _FLOAT, "Float64")
 float_, int_, half, single, double = float32, int32, float16, float32, float64
 
 all_dtypes = (bool_, int8, int16, int32, int64, uint8, float16, float32, float64)
+if _ml_dtypes is not None:
+    all_dtypes = (*all_dtypes[:7], bfloat16, *all_dtypes[7:])
+# NumPy dtype of bfloat16 storage (None without ml_dtypes): ops compute it in float32 and round.
+BF16_NUMPY = bfloat16.numpy
 _BY_NUMPY = {d.numpy: d for d in all_dtypes}
 _BY_NAME = {d.name: d for d in all_dtypes}
 _BY_NAME.update({"bool": bool_, "float": float32, "int": int64, "half": float16, "double": float64})
@@ -80,9 +91,14 @@ def from_numpy(np_dtype) -> DType:
 def to_dtype(value, where: str = "dtype") -> DType:
     """Accepts a DType, a NumPy dtype or type, a Python type or a name such as ``'float32'``."""
     if isinstance(value, DType):
+        if value.numpy is None:
+            raise TypeError(f"For '{where}', bfloat16 needs the 'ml_dtypes' package "
+                            f"(pip install ml_dtypes), which is not installed.")
         return value
     if isinstance(value, str):
         found = _BY_NAME.get(value) or _BY_NAME.get(value.lower())
+        if found is None and value.lower() in ("bfloat16", "bf16"):
+            return to_dtype(bfloat16, where)
         if found is None:
             raise TypeError(f"For '{where}', unknown dtype name {value!r}; expected one of "
                             f"{sorted(_BY_NAME)}.")
@@ -146,6 +162,8 @@ def _promote(a: DType, b: DType) -> DType:
         return a if a.kind > b.kind else b  # bool < int < float; the float keeps its width
     if a.kind == _INT:
         return from_numpy(np.promote_types(a.numpy, b.numpy))  # uint8 + int8 -> int16
+    if a.itemsize == b.itemsize and a is not b:
+        return float32  # float16 with bfloat16: neither holds the other (MindSpore: Float32)
     return a if a.itemsize >= b.itemsize else b
 
 

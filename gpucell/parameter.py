@@ -133,7 +133,7 @@ class Parameter(Tensor):
         if tuple(source.shape) != self.shape:
             raise ValueError(f"For 'Parameter.set_data' of '{self._name}', the new data's shape "
                              f"{tuple(source.shape)} must equal the Parameter's shape {self.shape}.")
-        if source.dtype.kind == "f" and self._data.dtype.kind != "f":
+        if source.dtype.kind in "fV" and self._data.dtype.kind not in "fV":
             raise TypeError(f"For 'Parameter.set_data' of '{self._name}', float data ({source.dtype}) "
                             f"cannot be written into a {self.dtype} Parameter without losing data.")
         if backend.device_of(source) != self.device:

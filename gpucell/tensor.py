@@ -114,6 +114,16 @@ class Tensor:
         return self._data.nbytes
 
     @property
+    def strides(self) -> tuple[int, ...]:
+        """Bytes to step in each dimension of the C-contiguous layout, as MindSpore: a (2, 2) Int32
+        tensor has ``(8, 4)`` (whatever the layout of the array underneath, which may be a view)."""
+        strides, step = [], self._data.itemsize
+        for dim in reversed(self._data.shape):
+            strides.append(step)
+            step *= dim
+        return tuple(reversed(strides))
+
+    @property
     def device(self) -> str:
         """``'GPU'`` or ``'CPU'``."""
         return "CPU" if isinstance(self._data, _ndarray) else "GPU"

@@ -114,7 +114,7 @@ def _differentiate(where, fn, args, positions, weights, has_aux, sens):
         if p not in position_leaves:
             leaf_input = wrap(x._data)
             leaf = make_leaf(leaf_input, x._node)
-            if x._data.dtype.kind == "f":
+            if x._data.dtype.kind in "fV":  # V: bfloat16
                 leaf_input._node = (leaf, 0)
             position_leaves[p] = leaf
             args[p] = leaf_input
@@ -124,7 +124,7 @@ def _differentiate(where, fn, args, positions, weights, has_aux, sens):
         if id(w) not in weight_leaves:
             weight_leaves[id(w)] = leaf = make_leaf(w, w._node)
             previous_nodes.append((w, w._node))
-            if w.requires_grad and w._data.dtype.kind == "f":
+            if w.requires_grad and w._data.dtype.kind in "fV":  # V: bfloat16
                 w._node = (leaf, 0)
     _depth += 1
     hooks.recording = True

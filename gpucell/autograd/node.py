@@ -28,7 +28,7 @@ from gpucell.tensor import Tensor
 
 __all__ = ["Node", "Leaf", "Transform", "record", "before_inplace", "release", "clear_saved", "saved_count"]
 
-_FLOAT_KINDS = "fc"
+_FLOAT_KINDS = "fcV"  # V: bfloat16 (ml_dtypes), the only void-kind dtype gpucell holds
 _TENSOR_TYPES = frozenset((Tensor, Parameter))  # exact types the two-input fast path accepts
 
 

@@ -30,8 +30,10 @@ __all__ = ["ArrayLoader", "NumpySlicesDataset"]
 def _columns(data, column_names, where: str) -> tuple[list[np.ndarray], list[str]]:
     if isinstance(data, dict):
         names, arrays = list(data), list(data.values())
-    elif isinstance(data, (tuple, list)) and data and all(
-            isinstance(a, (np.ndarray, Tensor)) for a in data):
+    elif (isinstance(data, tuple) and data) or (isinstance(data, list) and data and all(
+            isinstance(a, (np.ndarray, Tensor)) for a in data)):
+        # a tuple is one column per element (MindSpore's NumpySlicesDataset: "([1, 2], [3, 4])" is two
+        # columns); a list is one column unless it holds arrays (gpucell's ArrayLoader convention)
         names, arrays = [f"column_{i}" for i in range(len(data))], list(data)
     else:
         names, arrays = ["column_0"], [data]

@@ -210,7 +210,8 @@ class Dataset(Iterators):
 
     # -- iteration -----------------------------------------------------------------------------
     def __iter__(self):
-        return self.iter_epoch(output_numpy=False)
+        # MindSpore: iterating a dataset is create_tuple_iterator(num_epochs=1): one list per row
+        return (list(row) for row in self.iter_epoch(output_numpy=False))
 
     def iter_epoch(self, output_numpy: bool = False) -> Iterator[tuple]:
         """A generator over one epoch's rows (tuples of Tensors, or of arrays); advances ``epoch``."""

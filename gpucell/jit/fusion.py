@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import replace
 
 from gpucell.jit.tracer import Step
+from gpucell.ops._dispatch import bfloat16_forward
 from gpucell.ops.activation import RELU, RELU_GRAD
 from gpucell.ops.creation import FILL_LIKE
 from gpucell.ops.dense import DENSE, DENSE_GRAD, DENSE_RELU
@@ -38,8 +39,10 @@ def _reads(steps, protected) -> Counter:
 
 
 def _fn_for(op, like: Step):
-    """``op``'s forward for the device ``like`` ran on."""
-    return op.cpu if like.fn is like.op.cpu else op.gpu
+    """``op``'s forward for the device ``like`` ran on (in float32 where ``like``'s ran so: bfloat16)."""
+    inner = getattr(like.fn, "bfloat16_of", like.fn)
+    fn = op.cpu if inner is like.op.cpu else op.gpu
+    return fn if inner is like.fn else bfloat16_forward(fn, op)
 
 
 def _dense_relu(steps: list, reads: Counter) -> list:
@@ -52,7 +55,8 @@ def _dense_relu(steps: list, reads: Counter) -> list:
         if j is None or out[j] is None or out[j].op is not DENSE or reads[step.ins[0]] != 1:
             continue
         dense = out[j]
-        if dense.fn is not DENSE.cpu and dense.fn is not DENSE.gpu:
+        inner = getattr(dense.fn, "bfloat16_of", dense.fn)
+        if inner is not DENSE.cpu and inner is not DENSE.gpu:
             continue
         out[j] = replace(dense, op=DENSE_RELU, fn=_fn_for(DENSE_RELU, dense), outs=step.outs)
         out[i] = None

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpucell.backend import streams as _streams
-from gpucell.ops._dispatch import Op, promotion_casts
+from gpucell.dtype import BF16_NUMPY as _BF16
+from gpucell.ops._dispatch import Op, bfloat16_forward, promotion_casts
 from gpucell.parameter import Parameter
 from gpucell.tensor import Tensor
 
@@ -130,13 +131,17 @@ class Tracer:
         if first is None:
             first = outputs[0] if op.multi_output else outputs
         fn = op.cpu if isinstance(first._data, np.ndarray) else op.gpu
+        casts = promotion_casts(op, inputs)
+        if _BF16 is not None and (any(isinstance(x, Tensor) and x._data.dtype is _BF16 for x in inputs)
+                                  or (casts is not None and _BF16 in casts)):
+            fn = bfloat16_forward(fn, op)  # as apply runs it: in float32, rounded back
         if op.multi_output:
             outs = tuple(self._output_slot(o._data) for o in outputs)
         else:
             outs = self._output_slot(outputs._data)
             if op.inplace and outs in ins:
                 outs = None
-        self.steps.append(Step(op, fn, ins, promotion_casts(op, inputs), dict(attrs), outs,
+        self.steps.append(Step(op, fn, ins, casts, dict(attrs), outs,
                                self._stream_stack[-1]))
 
     # -- streams (gpucell.backend.streams.observer) ---------------------------------------------

@@ -51,7 +51,7 @@ from gpucell.nn.loss import (
     SoftmaxCrossEntropyWithLogits,
 )
 from gpucell.nn.optim import SGD, Adam, AdamW, AdamWeightDecay, Momentum, Optimizer
-from gpucell.nn.wrap import TrainOneStepCell, WithEvalCell, WithLossCell
+from gpucell.nn.wrap import DistributedGradReducer, TrainOneStepCell, WithEvalCell, WithLossCell
 
 __all__ = [
     "Cell", "HookHandle", "CellList", "SequentialCell", "Optimizer", "SGD", "Momentum", "Adam",
@@ -59,6 +59,7 @@ __all__ = [
     "InverseDecayLR", "CosineDecayLR", "PolynomialDecayLR", "WarmUpLR", "piecewise_constant_lr",
     "exponential_decay_lr", "natural_exp_decay_lr", "inverse_decay_lr", "cosine_decay_lr",
     "polynomial_decay_lr", "warmup_lr", "WithLossCell", "WithEvalCell", "TrainOneStepCell", "Dense",
+    "DistributedGradReducer",
     "ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "get_activation", "Dropout",
     "Dropout2d", "Flatten", "Identity", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "LayerNorm", "Embedding", "LossBase", "MSELoss", "L1Loss", "SoftmaxCrossEntropyWithLogits",

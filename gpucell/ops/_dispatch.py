@@ -13,12 +13,15 @@ from gpucell import backend as _backend
 from gpucell import dtype as _dt
 from gpucell.tensor import Tensor
 
-__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc", "promotion_casts", "is_capturable"]
+__all__ = ["Op", "apply", "hooks", "wrap", "gpu_ufunc", "promotion_casts", "is_capturable", "run_bfloat16",
+           "widen_bfloat16", "round_bfloat16", "bfloat16_forward"]
 
 _ndarray = np.ndarray
 _new = object.__new__
 _DTYPE = _dt._BY_NUMPY  # numpy dtype -> gpucell DType, the fast path of dtype.from_numpy
 _SAVES = ("inputs", "output", "both", "none")
+_BF16 = _dt.BF16_NUMPY  # None without ml_dtypes: no array has it
+_F32 = np.dtype(np.float32)
 
 
 def _first_input(n_inputs: int, attrs: dict) -> tuple:
@@ -159,7 +162,7 @@ def apply(op: Op, *inputs, **attrs):
         if isinstance(x, Tensor) and isinstance(y, Tensor):
             a = x._data
             b = y._data
-            if a.dtype is b.dtype and type(a) is type(b):
+            if a.dtype is b.dtype and type(a) is type(b) and a.dtype is not _BF16:
                 if hooks.recording and op.inplace:
                     hooks.before_inplace(op, inputs, attrs)
                 try:
@@ -172,6 +175,7 @@ def apply(op: Op, *inputs, **attrs):
     tracked = False
     first_dtype = None
     mixed = False        # tensors of different dtypes
+    low = False          # a bfloat16 NumPy array among the inputs
     scalar_kind = 0      # 1: an int scalar is among the inputs, 2: a float scalar
     for x in inputs:
         if isinstance(x, Tensor):
@@ -185,6 +189,8 @@ def apply(op: Op, *inputs, **attrs):
                     raise _device_error(op, inputs)
                 if a.dtype is not first_dtype:
                     mixed = True
+            if a.dtype is _BF16:
+                low = True
             if x._node is not None:
                 tracked = True
             arrays.append(a)
@@ -209,10 +215,70 @@ def apply(op: Op, *inputs, **attrs):
         arrays = _promote(op, inputs, arrays)
 
     try:
-        out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)
+        if low:
+            out = run_bfloat16(op.cpu if on_cpu else op.gpu, op, arrays, attrs)
+        else:
+            out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)
     except ValueError as exc:
         raise _named(op, inputs, exc) from None
     return _finish(op, inputs, out, attrs, tracked)
+
+
+def widen_bfloat16(a):
+    """A float32 copy of a bfloat16 array (exact). CuPy has no bfloat16 arithmetic, only its bytes:
+    on the GPU the upper half of a float32 is the bfloat16, so a shift widens it."""
+    if isinstance(a, _ndarray):
+        return a.astype(_F32)
+    return (a.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+
+
+def round_bfloat16(a):
+    """``a`` rounded to bfloat16, to nearest even, NaN kept (what ml_dtypes does on NumPy)."""
+    if isinstance(a, (_ndarray, np.generic)):
+        return np.asarray(a).astype(_BF16)
+    xp = _backend.array_module(a)
+    u = a.astype(np.float32, copy=False).view(np.uint32)  # same itemsize: any strides
+    rounded = ((u + (np.uint32(0x7FFF) + ((u >> 16) & np.uint32(1)))) >> 16).astype(np.uint16)
+    rounded = xp.where(a != a, np.uint16(0x7FC0), rounded)
+    return rounded.view(_BF16)
+
+
+def bfloat16_forward(fn, op: Op):
+    """``fn`` as :func:`run_bfloat16` runs it, for a jit plan's replays (``bfloat16_of``: ``fn``)."""
+    def forward(*arrays, **attrs):
+        return run_bfloat16(fn, op, arrays, attrs)
+    forward.bfloat16_of = fn
+    return forward
+
+
+def run_bfloat16(fn, op: Op, arrays, attrs: dict):
+    """``fn(*arrays)`` for bfloat16 arrays: computed in float32, rounded back to bfloat16.
+
+    ml_dtypes' own loops would accumulate reductions in bfloat16 (8 mantissa bits) and CuPy has no
+    bfloat16 arithmetic; tensor cores and MindSpore accumulate in float32, so every op here sees
+    float32 copies, on both backends. A float32 result is rounded back unless the op was given an
+    explicit ``dtype`` or a float32 input; what an in-place op wrote into a widened copy is written
+    back into the bfloat16 array.
+    """
+    wide = [widen_bfloat16(a) if getattr(a, "dtype", None) is _BF16 else a for a in arrays]
+    out = fn(*wide, **attrs)
+    if op.inplace:
+        for a, w in zip(arrays, wide):
+            if w is not a:
+                a[...] = round_bfloat16(w)
+    keep = attrs.get("dtype") is not None or any(getattr(a, "dtype", None) == _F32 for a in arrays)
+
+    def narrow(o):
+        for a, w in zip(arrays, wide):
+            if o is w and w is not a:
+                return a
+        if keep or getattr(o, "dtype", None) != _F32:
+            return o
+        return round_bfloat16(o)
+
+    if op.multi_output:
+        return tuple(narrow(o) for o in out)
+    return narrow(out)
 
 
 def _named(op: Op, inputs: tuple, exc: ValueError) -> ValueError:

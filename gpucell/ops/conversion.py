@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from gpucell import dtype as _dt
-from gpucell.ops._dispatch import Op, apply
+from gpucell.ops._dispatch import Op, apply, round_bfloat16
 
 __all__ = ["cast", "copy", "stop_gradient"]
 
 
 def _cast(a, dtype):
+    if dtype == _BF16 and a.dtype != _BF16:
+        return round_bfloat16(a)  # NumPy: ml_dtypes' rounding; the GPU: the same rounding in CuPy ops
     return a.astype(dtype, copy=True)
 
 
@@ -24,6 +26,7 @@ def _cast_backward(ctx, g):
     return g  # the engine casts the gradient back to the input's dtype
 
 
+_BF16 = _dt.BF16_NUMPY
 CAST = Op("Cast", _cast, backward=_cast_backward, saves="none")
 COPY = Op("Copy", _copy, backward=lambda ctx, g: g, saves="none")
 STOP_GRADIENT = Op("StopGradient", _same)  # no backward: the result is a constant to autograd

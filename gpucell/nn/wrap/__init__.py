@@ -1,5 +1,6 @@
-"""gpucell.nn.wrap: WithLossCell, WithEvalCell and TrainOneStepCell."""
+"""gpucell.nn.wrap: WithLossCell, WithEvalCell, TrainOneStepCell and DistributedGradReducer."""
 
 from gpucell.nn.wrap.cell_wrapper import TrainOneStepCell, WithEvalCell, WithLossCell
+from gpucell.nn.wrap.grad_reducer import DistributedGradReducer
 
-__all__ = ["WithLossCell", "WithEvalCell", "TrainOneStepCell"]
+__all__ = ["WithLossCell", "WithEvalCell", "TrainOneStepCell", "DistributedGradReducer"]

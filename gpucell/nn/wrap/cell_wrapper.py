@@ -44,6 +44,22 @@ def _check_callable(where: str, arg: str, value) -> None:
                         f"of type '{type(value).__name__}'.")
 
 
+def _data_parallel_reducer(network: Cell, weights):
+    """In DATA_PARALLEL, as MindSpore: a DistributedGradReducer, after rank 0's parameters are broadcast
+    when the context asks for it. None otherwise."""
+    from gpucell.communication import auto_parallel
+
+    if not auto_parallel.data_parallel():
+        return None
+    from gpucell.communication.buckets import broadcast_parameters
+    from gpucell.nn.wrap.grad_reducer import DistributedGradReducer
+
+    reducer = DistributedGradReducer(weights)
+    if auto_parallel.get_auto_parallel_context("parameter_broadcast"):
+        broadcast_parameters(network.get_parameters())
+    return reducer
+
+
 class WithLossCell(Cell):
     """``loss_fn(backbone(data), label)``: a network and its loss as one Cell."""
 
@@ -110,11 +126,14 @@ class TrainOneStepCell(Cell):
         self.sens = float(sens)
         self.return_grad = return_grad
         self.grad_fn = value_and_grad(network, None, self.weights)
+        self.grad_reducer = _data_parallel_reducer(network, self.weights)
 
     def construct(self, *inputs):
         loss, grads = self.grad_fn(*inputs)
         if self.sens != 1.0:
             grads = tuple(g * self.sens for g in grads)
+        if self.grad_reducer is not None:
+            grads = self.grad_reducer(grads)
         self.optimizer(grads)
         if self.return_grad:
             return loss, {p.name: g for p, g in zip(self.weights, grads)}

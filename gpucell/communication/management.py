@@ -1,0 +1,140 @@
+"""The process group: ``init``, ``release``, ranks and sizes, with MindSpore's names.
+
+``mpiexec -n N python train.py`` starts the processes; mpi4py's ``MPI.COMM_WORLD`` gives each its rank
+and the world's size, and a shared-memory split (``Split_type(COMM_TYPE_SHARED)``) gives the rank
+within the node, which picks the GPU. Without a launcher, ``init()`` makes a world of one, with or
+without mpi4py, so the same script runs on one process unchanged. mpi4py is imported only by
+``init()``: ``import gpucell`` never starts MPI.
+
+>>> from gpucell.communication import init, get_rank, get_group_size, release
+>>> init()
+>>> get_rank(), get_group_size()
+(0, 1)
+>>> release()
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["GlobalComm", "init", "release", "get_rank", "get_group_size", "get_local_rank",
+           "get_local_rank_size", "MPI_INSTALL_HINT"]
+
+MPI_INSTALL_HINT = "pip install 'gpucell[mpi]' (mpi4py and MPICH)"
+_BACKENDS = ("mpi", "nccl", "mccl", "hccl")
+# Variables that MPICH (Hydra, PMI), Open MPI and PMIx set in each process they launch.
+_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALRANKID")
+
+
+class GlobalComm:
+    """The backend and the name of the world group, set by ``init``."""
+
+    BACKEND = "mpi"
+    WORLD_COMM_GROUP = "mpi_world_group"
+    INITED = False
+
+
+class _World:
+    comm = None        # MPI.COMM_WORLD, or None for a world of one without mpi4py
+    local = None       # the shared-memory split of comm
+    rank = 0
+    size = 1
+    local_rank = 0
+    local_size = 1
+
+
+def launched_by_mpi() -> bool:
+    """Whether a launcher (``mpiexec``/``mpirun``/``srun``) started this process."""
+    return any(name in os.environ for name in _LAUNCHER_VARS)
+
+
+def _import_mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as error:
+        raise ImportError(f"For 'communication.init', this process was started by an MPI launcher but "
+                          f"mpi4py is missing ({error}); install it with {MPI_INSTALL_HINT}.") from error
+    return MPI
+
+
+def init(backend_name: str | None = None) -> None:
+    """Joins the process group started by ``mpiexec`` (a world of one without it).
+
+    ``backend_name``: None (``'nccl'`` on the GPU, ``'mpi'`` on the CPU), ``'mpi'``, ``'nccl'``;
+    MindSpore's ``'mccl'`` and ``'hccl'`` are accepted as ``'mpi'`` and ``'nccl'``.
+    """
+    from gpucell import backend
+
+    if backend_name is not None and backend_name not in _BACKENDS:
+        raise ValueError(f"For 'communication.init', 'backend_name' must be None or one of {list(_BACKENDS)}, "
+                         f"but got {backend_name!r}.")
+    if backend_name is None:
+        name = "nccl" if backend.get_device() == "GPU" else "mpi"
+    else:
+        name = {"mccl": "mpi", "hccl": "nccl"}.get(backend_name, backend_name)
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        if launched_by_mpi():
+            _import_mpi()  # raises, naming the extra
+        MPI = None
+    if MPI is None:
+        _World.comm = _World.local = None
+        _World.rank, _World.size, _World.local_rank, _World.local_size = 0, 1, 0, 1
+    else:
+        _World.comm = MPI.COMM_WORLD
+        _World.local = _World.comm.Split_type(MPI.COMM_TYPE_SHARED)
+        _World.rank, _World.size = _World.comm.Get_rank(), _World.comm.Get_size()
+        _World.local_rank, _World.local_size = _World.local.Get_rank(), _World.local.Get_size()
+    GlobalComm.BACKEND = name
+    GlobalComm.WORLD_COMM_GROUP = f"{name}_world_group"
+    GlobalComm.INITED = True
+    if name == "nccl" and backend.get_device() == "GPU" and _World.local_size > 1:
+        backend.use_device_id(_World.local_rank)  # one GPU per process on a node
+
+
+def release() -> None:
+    """Leaves the process group. MPI itself is finalized by mpi4py when the process exits."""
+    if _World.local is not None:
+        _World.local.Free()
+    _World.comm = _World.local = None
+    _World.rank, _World.size, _World.local_rank, _World.local_size = 0, 1, 0, 1
+    GlobalComm.INITED = False
+
+
+def _check(where: str, group) -> None:
+    if not GlobalComm.INITED:
+        raise RuntimeError(f"For '{where}', call gpucell.communication.init() first.")
+    if group is not None and group != GlobalComm.WORLD_COMM_GROUP:
+        raise ValueError(f"For '{where}', only the world group {GlobalComm.WORLD_COMM_GROUP!r} exists "
+                         f"(create_group is not supported yet), but got group={group!r}.")
+
+
+def get_rank(group: str | None = None) -> int:
+    """This process's rank in ``group`` (the world group by default)."""
+    _check("get_rank", group)
+    return _World.rank
+
+
+def get_group_size(group: str | None = None) -> int:
+    """The number of processes in ``group`` (the world group by default)."""
+    _check("get_group_size", group)
+    return _World.size
+
+
+def get_local_rank(group: str | None = None) -> int:
+    """This process's rank among the processes on its node (which GPU it uses)."""
+    _check("get_local_rank", group)
+    return _World.local_rank
+
+
+def get_local_rank_size(group: str | None = None) -> int:
+    """The number of processes on this node."""
+    _check("get_local_rank_size", group)
+    return _World.local_size
+
+
+def world_comm():
+    """``MPI.COMM_WORLD`` after ``init``, or None in a world of one without mpi4py."""
+    _check("communication", None)
+    return _World.comm
