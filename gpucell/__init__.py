@@ -22,6 +22,7 @@ from gpucell.checkpoint import load_checkpoint, load_param_into_net, save_checkp
 from gpucell import jit  # the module, callable: @ms.jit and ms.jit.cache_info() (gpucell/jit/__init__.py)
 from gpucell.common.api import ms_function
 from gpucell import dataset, train
+from gpucell import amp
 from gpucell.train import Model
 from gpucell import communication
 from gpucell.communication.auto_parallel import (
@@ -40,7 +41,7 @@ __all__ = [
     "set_seed", "get_seed", "set_context", "get_context", "GRAPH_MODE", "PYNATIVE_MODE", "jit", "ms_function",
     "grad", "value_and_grad", "no_grad", "GradOperation", "Stream", "Event", "current_stream", "RaceError",
     "profiler", "device_info", "memory_stats", "reset_peak_memory_stats",
-    "train", "Model", "dataset",
+    "train", "Model", "dataset", "amp",
     "communication", "ParallelMode", "set_auto_parallel_context", "get_auto_parallel_context",
     "reset_auto_parallel_context",
 ]

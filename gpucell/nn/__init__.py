@@ -51,14 +51,23 @@ from gpucell.nn.loss import (
     SoftmaxCrossEntropyWithLogits,
 )
 from gpucell.nn.optim import SGD, Adam, AdamW, AdamWeightDecay, Momentum, Optimizer
-from gpucell.nn.wrap import DistributedGradReducer, TrainOneStepCell, WithEvalCell, WithLossCell
+from gpucell.nn.wrap import (
+    DistributedGradReducer,
+    DynamicLossScaleUpdateCell,
+    FixedLossScaleUpdateCell,
+    TrainOneStepCell,
+    TrainOneStepWithLossScaleCell,
+    WithEvalCell,
+    WithLossCell,
+)
 
 __all__ = [
     "Cell", "HookHandle", "CellList", "SequentialCell", "Optimizer", "SGD", "Momentum", "Adam",
     "AdamWeightDecay", "AdamW", "LearningRateSchedule", "ExponentialDecayLR", "NaturalExpDecayLR",
     "InverseDecayLR", "CosineDecayLR", "PolynomialDecayLR", "WarmUpLR", "piecewise_constant_lr",
     "exponential_decay_lr", "natural_exp_decay_lr", "inverse_decay_lr", "cosine_decay_lr",
-    "polynomial_decay_lr", "warmup_lr", "WithLossCell", "WithEvalCell", "TrainOneStepCell", "Dense",
+    "polynomial_decay_lr", "warmup_lr", "WithLossCell", "WithEvalCell", "TrainOneStepCell",
+    "TrainOneStepWithLossScaleCell",    "DynamicLossScaleUpdateCell", "FixedLossScaleUpdateCell", "Dense",
     "DistributedGradReducer",
     "ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "get_activation", "Dropout",
     "Dropout2d", "Flatten", "Identity", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",

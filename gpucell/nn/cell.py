@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from gpucell.autograd import cell_grad as _cell_grad
 from gpucell.ops._dispatch import hooks as _op_hooks
 from gpucell.parameter import Parameter, ParameterTuple, guard_epoch
+from gpucell.tensor import Tensor
 
 __all__ = ["Cell", "HookHandle"]
 
@@ -98,6 +99,8 @@ class Cell:
         d["_forward_hooks"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
         d["_flags"] = dict(flags or {})
+        d["_amp_dtype"] = None  # set by to_float: inputs and Parameters are cast to it inside construct
+        d["_amp_cast"] = None  # while construct runs under to_float: {name: the cast Parameter}
 
     # -- registration --------------------------------------------------------------------------
     def _require_init(self, what: str) -> None:
@@ -146,7 +149,11 @@ class Cell:
         for registry in ("_params", "_cells", "_params_list"):
             table = d.get(registry)
             if table is not None and name in table:
-                return table[name]
+                value = table[name]
+                cast_cache = d.get("_amp_cast")
+                if cast_cache is not None and registry == "_params" and value is not None:
+                    return _amp_param(cast_cache, name, value, d["_amp_dtype"])
+                return value
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'.")
 
     def __delattr__(self, name: str) -> None:
@@ -352,13 +359,61 @@ class Cell:
     def _run_construct(self, inputs: tuple, kwargs: dict):
         """Runs construct; while a gradient transform records, a Cell that defines ``bprop`` or has
         backward hooks goes through gpucell.autograd, which wires them into the graph."""
+        amp = self.__dict__.get("_amp_dtype")
+        if amp is not None:
+            return self._amp_construct(amp, inputs, kwargs)
         if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):
             return _cell_grad.call(self, inputs, kwargs)
         return self.construct(*inputs, **kwargs)
 
+    def _amp_construct(self, amp, inputs: tuple, kwargs: dict):
+        """construct under ``to_float``: float inputs, and the float Parameters construct reads, are
+        cast to ``amp`` (Cast ops, so gradients flow back to the float32 Parameters)."""
+        inputs = tuple(_amp_value(x, amp) for x in inputs)
+        kwargs = {k: _amp_value(v, amp) for k, v in kwargs.items()}
+        d = self.__dict__
+        saved = d["_amp_cast"]
+        d["_amp_cast"] = {}
+        try:
+            if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):
+                output = _cell_grad.call(self, inputs, kwargs)
+            else:
+                output = self.construct(*inputs, **kwargs)
+        finally:
+            d["_amp_cast"] = saved
+        if d.get("_amp_out32"):
+            from gpucell import dtype as _dt
+
+            output = _amp_value(output, _dt.float32)
+        return output
+
+    def to_float(self, dst_type) -> Cell:
+        """As MindSpore: this Cell and its sub-Cells run in ``dst_type`` (float16, bfloat16 or
+        float32): their float inputs and Parameters are cast to it before construct. The Parameters
+        themselves keep their dtype (float32 master weights).
+
+        >>> import gpucell as ms
+        >>> from gpucell import nn
+        >>> net = nn.Dense(2, 1).to_float(ms.float16)
+        >>> net(ms.ops.ones((1, 2), ms.float32)).dtype, net.weight.dtype
+        (Float16, Float32)
+        """
+        from gpucell import dtype as _dt
+
+        dtype = _dt.to_dtype(dst_type)
+        if dtype not in (_dt.float16, _dt.bfloat16, _dt.float32):
+            raise ValueError(f"For 'to_float', the 'dst_type' must be float16, bfloat16 or float32, but got "
+                             f"{dst_type!r}.")
+        for _, cell in self.cells_and_names():
+            cell.__dict__["_amp_dtype"] = dtype
+        structure.epoch += 1
+        return self
+
     def hook_free(self) -> bool:
-        """Whether no forward, forward-pre or backward hook is registered on this Cell."""
-        return not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks)
+        """Whether no forward, forward-pre or backward hook is registered on this Cell (and no
+        ``to_float`` cast has to run around its construct)."""
+        return not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                    or self.__dict__.get("_amp_dtype") is not None)
 
     def _register(self, table: OrderedDict, hook, kind: str) -> HookHandle:
         if not callable(hook):
@@ -398,3 +453,28 @@ class Cell:
             body = repr(cell).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _FLOAT_TYPES():
+    from gpucell import dtype as _dt
+    return (_dt.float16, _dt.bfloat16, _dt.float32, _dt.float64)
+
+
+def _amp_value(x, amp):
+    from gpucell.ops.conversion import cast
+
+    if isinstance(x, Tensor) and x.dtype in _FLOAT_TYPES() and x.dtype != amp:
+        return cast(x, amp)
+    if isinstance(x, tuple):
+        return tuple(_amp_value(v, amp) for v in x)
+    if isinstance(x, list):
+        return [_amp_value(v, amp) for v in x]
+    return x
+
+
+def _amp_param(cache: dict, name: str, param, amp):
+    if not param.requires_grad:
+        return param  # state such as BatchNorm's moving statistics is updated in place: never a copy
+    if name not in cache:
+        cache[name] = _amp_value(param, amp)
+    return cache[name]

@@ -10,6 +10,7 @@ from gpucell.train.callback import (
     RunContext,
     TimeMonitor,
 )
+from gpucell.train.loss_scale_manager import DynamicLossScaleManager, FixedLossScaleManager, LossScaleManager
 from gpucell.train.metrics import (
     F1,
     MAE,
@@ -30,7 +31,8 @@ from gpucell.train.metrics import (
 )
 from gpucell.train.model import Model
 
-__all__ = ["Model", "Callback", "RunContext", "CallbackParams", "LossMonitor", "TimeMonitor",
+__all__ = ["Model", "LossScaleManager", "FixedLossScaleManager", "DynamicLossScaleManager",
+           "Callback", "RunContext", "CallbackParams", "LossMonitor", "TimeMonitor",
            "ModelCheckpoint", "CheckpointConfig", "ProgressBar", "Metric", "Accuracy", "Loss", "MAE", "MSE",
            "Precision", "Recall", "Fbeta", "F1", "TopKCategoricalAccuracy", "Top1CategoricalAccuracy",
            "Top5CategoricalAccuracy", "rearrange_inputs", "names", "get_metric_fn", "get_metric_by_name"]

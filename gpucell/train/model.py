@@ -121,13 +121,14 @@ class Model:
         if optimizer is not None and not isinstance(optimizer, Optimizer):
             raise TypeError(f"For 'Model', the 'optimizer' must be a gpucell.nn.Optimizer, but got "
                             f"{type(optimizer).__name__}.")
-        if amp_level not in ("O0", "auto") or boost_level != "O0":
-            raise ValueError(f"For 'Model', only amp_level='O0' and boost_level='O0' are supported by gpucell "
-                             f"(mixed precision is not implemented), but got amp_level={amp_level!r}, "
-                             f"boost_level={boost_level!r}.")
-        if kwargs.get("loss_scale_manager") is not None:
-            raise ValueError("For 'Model', 'loss_scale_manager' is not supported by gpucell; pass "
-                             "loss_scale to the optimizer and sens to TrainOneStepCell instead.")
+        if amp_level not in ("O0", "O1", "O2", "O3", "auto") or boost_level != "O0":
+            raise ValueError(f"For 'Model', the 'amp_level' must be one of 'O0', 'O1', 'O2', 'O3', 'auto' and "
+                             f"boost_level 'O0', but got amp_level={amp_level!r}, boost_level={boost_level!r}.")
+        self._amp_level = "O0" if amp_level == "auto" else amp_level
+        self._amp_kwargs = {k: kwargs[k] for k in ("loss_scale_manager", "keep_batchnorm_fp32", "cast_model_type")
+                            if k in kwargs}
+        if self._amp_kwargs.get("loss_scale_manager") is not None and optimizer is None:
+            raise ValueError("For 'Model', a 'loss_scale_manager' needs an 'optimizer'.")
         if eval_indexes is not None and (not isinstance(eval_indexes, (list, tuple)) or len(eval_indexes) != 3):
             raise ValueError(f"For 'Model', the 'eval_indexes' must be a list of 3 indexes [loss, output, "
                              f"label], but got {eval_indexes!r}.")
@@ -144,7 +145,16 @@ class Model:
 
     def _build_train_network(self):
         if self._optimizer is None:
+            if self._amp_level != "O0":
+                from gpucell.amp import auto_mixed_precision
+
+                auto_mixed_precision(self._network, self._amp_level)
             return None
+        if self._amp_level != "O0" or self._amp_kwargs:
+            from gpucell.amp import build_train_network
+
+            return build_train_network(self._network, self._optimizer, self._loss_fn, level=self._amp_level,
+                                       **self._amp_kwargs)
         if self._loss_fn is None:
             return TrainOneStepCell(self._network, self._optimizer)
         return TrainOneStepCell(WithLossCell(self._network, self._loss_fn), self._optimizer)
