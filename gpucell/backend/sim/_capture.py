@@ -24,7 +24,6 @@ from gpucell.backend.sim._errors import (
     CAPTURE_INVALIDATED,
     CAPTURE_MERGE,
     CAPTURE_UNJOINED,
-    CAPTURE_UNSUPPORTED,
     ILLEGAL_ADDRESS,
     ILLEGAL_STATE,
     RaceError,
@@ -66,9 +65,6 @@ class Capture:
     def record(self, state: _clock.StreamState, epoch: int, run, accesses: list, what: str = "") -> None:
         self.last[state.id] = epoch
         self.steps.append((run, accesses, what))
-
-    def note_event(self, event, state: _clock.StreamState) -> None:
-        return None
 
     def invalidate(self, why: str) -> None:
         if self.invalid is None:
@@ -211,11 +207,3 @@ class Graph:
     def debug_dot_str(self, flags=0) -> str:
         return f"digraph {{ // {len(self._runs)} simulated nodes\n}}\n"
 
-
-def refuse_in_capture(state: _clock.StreamState, message: str, error=RuntimeError) -> None:
-    """CuPy's own refusals (it checks before calling CUDA, so the capture stays valid)."""
-    if state.capture is not None:
-        raise error(message)
-
-
-__all__ += ["refuse_in_capture", "CAPTURE_UNSUPPORTED"]

@@ -20,7 +20,7 @@ import itertools
 import threading
 import weakref
 
-__all__ = ["next_serial", "StreamState", "merge", "prepare", "tick", "host_merge", "host_clock", "legacy_state",
+__all__ = ["next_serial", "StreamState", "merge", "prepare", "tick", "host_merge", "legacy_state",
            "ptds_state", "device_states", "ordered"]
 
 _ids = itertools.count(1)
@@ -138,6 +138,3 @@ def host_merge(clock: dict) -> None:
         merge(_host.clock, clock)
         _host.version += 1
 
-
-def host_clock() -> dict:
-    return _host.clock

@@ -7,7 +7,7 @@ import inspect
 
 import numpy as np
 
-from gpucell.backend.sim import _launch, _ops
+from gpucell.backend.sim import _ops
 from gpucell.backend.sim._array import empty_array, ndarray, view_of
 from gpucell.backend.sim._ops import CUBLAS, FRESH, SYNC, call
 
@@ -332,9 +332,3 @@ def from_dlpack(array, *, device=None, copy=None):
                       f"{type(array).__name__} (DLPack device type {device_type}). Copy host data with "
                       f"cupy.asarray instead.")
 
-
-def _launch_write_only(what: str, array: ndarray, run) -> None:
-    _launch.launch(what, [], [array._span()], run)
-
-
-__all__ += ["_launch_write_only"]

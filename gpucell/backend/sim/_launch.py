@@ -12,12 +12,7 @@ from __future__ import annotations
 from gpucell.backend.sim import _capture, _clock, _streams
 from gpucell.backend.sim._memory import site
 
-__all__ = ["launch", "check", "span", "host_read", "host_write"]
-
-
-def span(array) -> tuple:
-    """(memory, lo, hi): the bytes an ndarray view covers (from its lowest to its highest byte)."""
-    return array._span()
+__all__ = ["launch", "check", "host_read", "host_write"]
 
 
 def _ranges(reads, writes) -> list:

@@ -271,8 +271,6 @@ class Event:
         self._clock = dict(clock)
         self._capture = state.capture
         self._time = time.perf_counter()
-        if state.capture is not None:
-            state.capture.note_event(self, state)
 
     def synchronize(self) -> None:
         """The host waits for the recorded work."""
