@@ -51,6 +51,10 @@ def test_streams_draw_the_ranges_one_stream_would():
 
 
 def test_a_captured_fork_join_draws_fresh_masks_per_branch_and_replay():
+    from gpucell.jit import clear_cache
+
+    clear_cache()  # the one plan below is the only one in the cache
+
     @ms.jit
     def f(x):
         side = ms.Stream()
