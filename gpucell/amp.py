@@ -198,8 +198,11 @@ def auto_mixed_precision(network: Cell, amp_level: str = "O0", dtype=_dt.float16
 
     ``O0``: nothing. ``O1``: the listed cells (Dense, Conv...) compute in ``dtype`` and return
     float32. ``O2``: the whole network in ``dtype`` except BatchNorm/LayerNorm, its outputs cast to
-    float32 for the loss. ``O3``: everything in ``dtype``. Parameters stay float32 (master weights);
-    the casts are ops, so their gradients are float32.
+    float32 for the loss. ``O3``: everything in ``dtype``. ``auto``: per operator, as MindSpore 2.3+:
+    matmuls and convolutions compute in ``dtype``, precision-sensitive ops (exp, log, softmax, the
+    normalisations, reductions, losses) in float32, the rest follow their inputs (see
+    gpucell._autocast for the lists); the network's outputs are float32. Parameters stay float32
+    (master weights); the casts are ops, so their gradients are float32.
     """
     if not isinstance(network, Cell):
         raise TypeError(f"For 'auto_mixed_precision', the 'network' must be a Cell, but got "
@@ -227,17 +230,42 @@ def auto_mixed_precision(network: Cell, amp_level: str = "O0", dtype=_dt.float16
     if amp_level == "O3":
         network.to_float(dtype)
         return network
+    if amp_level == "auto":
+        from gpucell._autocast import AutoCast
+        from gpucell.nn.cell import structure
+
+        white, black = _white_list(), _black_list()
+        for _, cell in network.cells_and_names():
+            if isinstance(cell, white):
+                cell.to_float(dtype)
+            elif isinstance(cell, black):
+                cell.to_float(_dt.float32)
+        network.__dict__["_amp_dtype"] = AutoCast(dtype, network.__dict__.get("_amp_dtype"))
+        structure.epoch += 1  # jit plans traced before this no longer describe the network
+        return network
     raise ValueError(f"For 'auto_mixed_precision', the 'amp_level' must be one of 'O0', 'O1', 'O2', 'O3', "
-                     f"but got {amp_level!r}.")
+                     f"'auto', but got {amp_level!r}.")
 
 
 _LEVEL_DEFAULTS = {"O0": (_dt.float32, False, False), "O1": (_dt.float32, False, False),
                    "O2": (_dt.float16, True, True), "O3": (_dt.float16, False, False)}
 
 
+def recommended_level(level: str) -> str:
+    """``level`` itself, or for ``"auto"`` the level MindSpore's Model and build_train_network pick
+    for the device: ``"O2"`` on the GPU. On the CPU, where MindSpore refuses ``"auto"``, gpucell
+    trains in float32 (``"O0"``) so that the same script runs on both."""
+    if level != "auto":
+        return level
+    from gpucell import backend
+
+    return "O2" if backend.get_device() == "GPU" else "O0"
+
+
 def build_train_network(network: Cell, optimizer, loss_fn=None, level: str = "O0", boost_level: str = "O0",
                         **kwargs) -> Cell:
-    """MindSpore's training network for an amp ``level``: ``auto_mixed_precision`` on ``network``,
+    """MindSpore's training network for an amp ``level`` (``"auto"``: see :func:`recommended_level`):
+    ``auto_mixed_precision`` on ``network``,
     ``WithLossCell`` when ``loss_fn`` is given, and a ``TrainOneStepWithLossScaleCell`` for a
     ``loss_scale_manager`` (O2's default: ``DynamicLossScaleManager()``) or a ``TrainOneStepCell``.
 
@@ -247,6 +275,7 @@ def build_train_network(network: Cell, optimizer, loss_fn=None, level: str = "O0
     from gpucell import nn
     from gpucell.train.loss_scale_manager import DynamicLossScaleManager, FixedLossScaleManager
 
+    level = recommended_level(level)
     if level not in _LEVEL_DEFAULTS:
         raise ValueError(f"For 'build_train_network', the 'level' must be one of {sorted(_LEVEL_DEFAULTS)}, "
                          f"but got {level!r}.")

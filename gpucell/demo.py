@@ -7,6 +7,10 @@ via scikit-learn) ships inside the package, so nothing is downloaded. Prints the
 bar, steps per second and the test accuracy.
 
     python -m gpucell.demo [--model mlp|cnn] [--epochs N] [--eager] [--no-progress]
+                           [--amp O0|O1|O2|O3|auto] [--amp-dtype bfloat16|float16]
+
+``--amp O2`` trains in mixed precision as MindSpore's ``Model(amp_level="O2")`` does: the network in
+``--amp-dtype`` except its normalisations, float32 master weights and loss, a dynamic loss scale.
 """
 
 from __future__ import annotations
@@ -33,15 +37,18 @@ def cnn() -> nn.Cell:
     ])
 
 
-def run(model_name: str, epochs: int, batch_size: int, compiled: bool, progress: bool) -> float:
-    """Trains ``model_name`` for ``epochs`` and returns its accuracy on the held-out digits."""
+def run(model_name: str, epochs: int, batch_size: int, compiled: bool, progress: bool, amp_level: str = "O0",
+        amp_dtype: str = "bfloat16") -> float:
+    """Trains ``model_name`` for ``epochs`` (in mixed precision at ``amp_level``, in ``amp_dtype``)
+    and returns its accuracy on the held-out digits."""
     ms.set_seed(0)
     ms.set_context(mode=ms.GRAPH_MODE if compiled else ms.PYNATIVE_MODE)
     (x_train, y_train), (x_test, y_test) = load_digits_split(as_image=model_name == "cnn")
     net = mlp() if model_name == "mlp" else cnn()
     loss_fn = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
     optimizer = nn.Adam(net.trainable_params(), learning_rate=3e-3)
-    model = Model(net, loss_fn, optimizer, metrics={"accuracy"})
+    amp = {} if amp_level == "O0" else {"amp_level": amp_level, "cast_model_type": getattr(ms, amp_dtype)}
+    model = Model(net, loss_fn, optimizer, metrics={"accuracy"}, **amp)
 
     train_data = ArrayLoader((x_train, y_train), batch_size=batch_size, shuffle=True, seed=0,
                              drop_last=True)
@@ -61,13 +68,18 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--eager", action="store_true", help="PYNATIVE_MODE: no jit plans")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--amp", choices=("O0", "O1", "O2", "O3", "auto"), default="O0",
+                        help="mixed-precision level, as Model(amp_level=...); default O0 (float32)")
+    parser.add_argument("--amp-dtype", choices=("bfloat16", "float16"), default="bfloat16",
+                        help="the low precision of --amp (default bfloat16)")
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be at least 1, but got {args.epochs}")
     epochs = args.epochs or 20
     print(f"gpucell {ms.__version__} on {ms.get_context('device_target')}: a {args.model} on the 8x8 "
-          f"digits, {epochs} epochs")
-    accuracy = run(args.model, epochs, args.batch_size, not args.eager, not args.no_progress)
+          f"digits, {epochs} epochs" + (f", amp {args.amp} in {args.amp_dtype}" if args.amp != "O0" else ""))
+    accuracy = run(args.model, epochs, args.batch_size, not args.eager, not args.no_progress, args.amp,
+                   args.amp_dtype)
     print(f"test accuracy: {accuracy:.3f}")
     return 0
 

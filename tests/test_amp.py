@@ -85,7 +85,7 @@ def test_to_float_casts_inputs_and_weights_but_keeps_float32_parameters(device):
     np.testing.assert_allclose(grads[0].asnumpy(), np.full((2, 3), 4.0))
 
 
-@pytest.mark.parametrize("level", ["O0", "O1", "O2", "O3"])
+@pytest.mark.parametrize("level", ["O0", "O1", "O2", "O3", "auto"])
 @pytest.mark.parametrize("low", [ms.float16, ms.bfloat16])
 def test_auto_mixed_precision_levels(device, level, low):
     ms.set_seed(0)
@@ -97,7 +97,7 @@ def test_auto_mixed_precision_levels(device, level, low):
     loss32, _, grads32 = _loss_and_grads(ref, x, y)
     assert ms.amp.auto_mixed_precision(net, level, low) is net
     loss, out, grads = _loss_and_grads(net, x, y)
-    expect_out = {"O0": ms.float32, "O1": ms.float32, "O2": ms.float32, "O3": low}[level]
+    expect_out = {"O0": ms.float32, "O1": ms.float32, "O2": ms.float32, "O3": low, "auto": ms.float32}[level]
     assert out.dtype == expect_out
     assert np.isfinite(float(loss.asnumpy()))
     tol = 0 if level == "O0" else (2e-2 if low == ms.float16 else 8e-2)
@@ -116,3 +116,53 @@ def test_o1_casts_only_listed_cells_and_o2_keeps_norms_float32(device):
     assert net.fc1._amp_dtype == ms.float16 and net.norm._amp_dtype == ms.float32
     with pytest.raises(ValueError):
         ms.amp.auto_mixed_precision(MLP(), "O4")
+
+
+def test_auto_level_casts_per_operator(device):
+    """amp_level "auto": matmuls in the low dtype, softmax/exp/reductions in float32, the rest
+    following their inputs; float32 out, float32 gradients, and the same under jit."""
+    from gpucell.ops import _dispatch
+
+    class Net(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Dense(4, 3)
+
+        def construct(self, x):
+            h = self.fc(x)
+            return ms.ops.softmax(h * 2.0, -1), ms.ops.exp(h).sum()
+
+    net = ms.amp.auto_mixed_precision(Net(), "auto", ms.float16)
+    x = T(np.linspace(-1, 1, 8).reshape(2, 4))
+    seen = {}
+    _dispatch.hooks.observers = (lambda op, i, o, a: seen.setdefault(op.name, (
+        [t.dtype for t in i if isinstance(t, ms.Tensor)], o.dtype)),)
+    try:
+        probs, total = net(x)
+    finally:
+        _dispatch.hooks.observers = ()
+    assert seen["Dense"] == ([ms.float16] * 3, ms.float16)
+    assert seen["Mul"][1] == ms.float16  # follows its input
+    assert seen["Softmax"] == ([ms.float32], ms.float32) and seen["Exp"] == ([ms.float32], ms.float32)
+    assert probs.dtype == ms.float32 and total.dtype == ms.float32
+    assert _dispatch.hooks.autocast is None  # the scope ended with construct
+    ref = Net()
+    ms.load_param_into_net(ref, net.parameters_dict())
+    np.testing.assert_allclose(probs.asnumpy(), ref(x)[0].asnumpy(), rtol=2e-2, atol=2e-3)
+    grads = ms.grad(lambda x: net(x)[1], None, net.trainable_params())(x)
+    assert [g.dtype for g in grads] == [ms.float32, ms.float32]
+    jitted = ms.jit(lambda x: net(x)[0])
+    np.testing.assert_array_equal(jitted(x).asnumpy(), probs.asnumpy())
+    np.testing.assert_array_equal(jitted(x).asnumpy(), probs.asnumpy())
+
+
+def test_auto_level_of_model_is_o2_on_the_gpu_and_float32_on_the_cpu(device):
+    from gpucell.train import Model
+
+    net = MLP()
+    model = Model(net, nn.MSELoss(), nn.SGD(net.trainable_params(), 0.1), amp_level="auto")
+    if device == "GPU":
+        assert net.fc1._amp_dtype == ms.float16 and net.norm._amp_dtype == ms.float32
+        assert isinstance(model._train_network, nn.TrainOneStepWithLossScaleCell)
+    else:
+        assert net.fc1._amp_dtype is None and not isinstance(model._train_network, nn.TrainOneStepWithLossScaleCell)

@@ -362,11 +362,30 @@ class Cell:
         amp = self.__dict__.get("_amp_dtype")
         if amp is not None:
             return self._amp_construct(amp, inputs, kwargs)
+        return self._construct_or_bprop(inputs, kwargs)
+
+    def _construct_or_bprop(self, inputs: tuple, kwargs: dict):
         if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):
             return _cell_grad.call(self, inputs, kwargs)
         return self.construct(*inputs, **kwargs)
 
     def _amp_construct(self, amp, inputs: tuple, kwargs: dict):
+        """construct under ``auto_mixed_precision``: an AutoCast (amp_level "auto") runs it with the
+        op-level casts of gpucell._autocast on and returns float32; a dtype (``to_float``) casts."""
+        from gpucell._autocast import AutoCast, autocast_scope
+
+        if type(amp) is not AutoCast:
+            return self._cast_construct(amp, inputs, kwargs)
+        from gpucell import dtype as _dt
+
+        with autocast_scope(amp.dtype):
+            if amp.cell_dtype is None:
+                output = self._construct_or_bprop(inputs, kwargs)
+            else:
+                output = self._cast_construct(amp.cell_dtype, inputs, kwargs)
+        return _amp_value(output, _dt.float32)
+
+    def _cast_construct(self, amp, inputs: tuple, kwargs: dict):
         """construct under ``to_float``: float inputs, and the float Parameters construct reads, are
         cast to ``amp`` (Cast ops, so gradients flow back to the float32 Parameters)."""
         inputs = tuple(_amp_value(x, amp) for x in inputs)
@@ -375,10 +394,7 @@ class Cell:
         saved = d["_amp_cast"]
         d["_amp_cast"] = {}
         try:
-            if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):
-                output = _cell_grad.call(self, inputs, kwargs)
-            else:
-                output = self.construct(*inputs, **kwargs)
+            output = self._construct_or_bprop(inputs, kwargs)
         finally:
             d["_amp_cast"] = saved
         if d.get("_amp_out32"):

@@ -86,7 +86,7 @@ class _Hooks:
     a pair of them brackets the call (the profiler times it so). An empty tuple costs one check.
     """
 
-    __slots__ = ("recording", "record", "before_inplace", "observers", "pre_observers")
+    __slots__ = ("recording", "record", "before_inplace", "observers", "pre_observers", "autocast")
 
     def __init__(self):
         # Nodes are recorded only while a gradient transform (grad, value_and_grad) runs and
@@ -97,6 +97,8 @@ class _Hooks:
         self.before_inplace = None
         self.observers = ()       # each: observe(op, inputs, outputs, attrs)
         self.pre_observers = ()   # each: pre_observe(op, inputs, attrs); observers skip a call that raises
+        # autocast(op, inputs) -> inputs: amp_level "auto" casts an op's inputs first (gpucell._autocast)
+        self.autocast = None
 
 
 hooks = _Hooks()
@@ -153,6 +155,8 @@ def promotion_casts(op: Op, inputs) -> tuple | None:
 
 def apply(op: Op, *inputs, **attrs):
     """Runs ``op`` on ``inputs`` (Tensors or Python numbers) and returns Tensor(s)."""
+    if hooks.autocast is not None:
+        inputs = hooks.autocast(op, inputs)
     if hooks.pre_observers:
         for pre_observe in hooks.pre_observers:
             pre_observe(op, inputs, attrs)

@@ -24,7 +24,9 @@ def _select(cond, x, y):
 
 
 def _scalar_array(value, like):
-    return array_module(like).asarray(value, dtype=like.dtype)
+    # full, not asarray: a fill kernel, where asarray is a host-to-device copy, which CUDA-graph
+    # capture refuses (a jitted step that selects a number would fall back to eager replay).
+    return array_module(like).full((), value, dtype=like.dtype)
 
 
 def _select_backward(ctx, g):

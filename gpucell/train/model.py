@@ -124,7 +124,9 @@ class Model:
         if amp_level not in ("O0", "O1", "O2", "O3", "auto") or boost_level != "O0":
             raise ValueError(f"For 'Model', the 'amp_level' must be one of 'O0', 'O1', 'O2', 'O3', 'auto' and "
                              f"boost_level 'O0', but got amp_level={amp_level!r}, boost_level={boost_level!r}.")
-        self._amp_level = "O0" if amp_level == "auto" else amp_level
+        from gpucell.amp import recommended_level
+
+        self._amp_level = recommended_level(amp_level)
         self._amp_kwargs = {k: kwargs[k] for k in ("loss_scale_manager", "keep_batchnorm_fp32", "cast_model_type")
                             if k in kwargs}
         if self._amp_kwargs.get("loss_scale_manager") is not None and optimizer is None:
