@@ -13,7 +13,7 @@ compile_start     60       25   ``compile_start.py --quick``: import to a traini
                                 (NVRTC compiles; gpucell's 7 files took 6.3 s of NVRTC for sm_90 on
                                 a 2-core CPU, CuPy's own kernels come on top), 2 with it filled
 kernels           75       35   ``kernels.py --quick``: copy-bandwidth fractions at 2^20 / 2^26,
-                                matmul_bias vs cuBLAS at 3 shapes x fp32 / fp16 (ratio, TFLOP/s,
+                                matmul_bias vs cuBLAS at 3 shapes x fp32 / fp16 / bf16 (ratio, TFLOP/s,
                                 error against float64), queue-ahead timing, 9 samples per case
 stream_probe      20        5   ``_stream_probe.py``: unordered and event-ordered reads of a write
                                 on another stream, 200 trials per variant

@@ -114,11 +114,13 @@ def _torch_loss(torch, pairs, x, y):
 
 def torch_sgd(weights: list[np.ndarray], cuda: bool = False):
     """(torch, params, SGD optimizer) over tensors made from ``weights``, or None where torch is
-    missing; on the CPU PyTorch runs on one thread, as the NumPy baselines (see the step
-    benchmarks' headers)."""
+    missing (or, for ``cuda``, has no CUDA: a CPU build beside the simulated GPU); on the CPU
+    PyTorch runs on one thread, as the NumPy baselines (see the step benchmarks' headers)."""
     try:
         import torch
     except ImportError:
+        return None
+    if cuda and not torch.cuda.is_available():
         return None
     if not cuda:
         torch.set_num_threads(1)

@@ -8,7 +8,10 @@
   per call, stay in an H100's 50 MB L2 across repeated calls: that size compares with an
   L2-resident copy, not with memory.)
 * matmul_bias (fused bias + ReLU) against ``cupy.matmul`` + a bias add + ReLU (cuBLAS) at the
-  Dense shapes 64x784x512, 256x1024x1024 (batch x in x out) and 4096^3, fp32 and fp16.
+  Dense shapes 64x784x512, 256x1024x1024 (batch x in x out) and 4096^3: float16 and bfloat16 on
+  the tensor cores (kernels/matmul_tc.cu), float32 on the CUDA cores (kernels/matmul_simt.cu,
+  against SGEMM). bfloat16's baseline is cuBLAS's float16 GEMM of the same size (CuPy has no
+  bfloat16 matmul; both run on the tensor cores at the same rate).
   Goal: faster than cuBLAS + add at the two MLP shapes, >= 0.7x cuBLAS throughput at 4096^3.
   Each product is first checked against a float64 product of the same inputs (output poisoned
   first): ``rel_err`` = ||out - ref|| / ||ref|| for both, ``correct`` against a bound per dtype.
@@ -39,6 +42,7 @@ from benchmarks import _harness as h  # noqa: E402
 from gpucell import backend  # noqa: E402
 from gpucell.backend import kernels as _kernels  # noqa: E402
 from gpucell.backend.kernel_ops import compare, dropout, dropout2d, fill, matmul_bias, select, threshold  # noqa: E402
+from gpucell.dtype import BF16_NUMPY  # noqa: E402
 
 GOALS = {"copy_fraction_at_2^26": 0.85, "matmul_mlp_ratio_below": 1.0, "matmul_4096_tflops_vs_cublas": 0.7}
 GOAL_TEXT = ("elementwise and dropout >= 0.85 of copy bandwidth at 2^26; matmul_bias + ReLU faster than "
@@ -47,7 +51,8 @@ MATMUL_SHAPES = ((64, 784, 512), (256, 1024, 1024), (4096, 4096, 4096))
 MLP_SHAPES = MATMUL_SHAPES[:2]
 # ||out - ref|| / ||ref|| bounds against a float64 product: fp32 accumulation over K <= 4096 lands
 # near 1e-6; an fp16 output is rounded to 11 bits (about 3e-4).
-REL_ERR_BOUND = {"float32": 1e-4, "float16": 2e-3}
+REL_ERR_BOUND = {"float32": 1e-4, "float16": 2e-3, "bfloat16": 1.6e-2}
+BF16 = None if BF16_NUMPY is None else np.dtype(BF16_NUMPY)
 
 
 class Timer:
@@ -109,37 +114,49 @@ def elementwise_rows(xp, timer, sizes, goals: dict) -> list[dict]:
 
 def _rel_err(xp, out, ref) -> float | None:
     """||out - ref|| / ||ref|| (None when it is not finite: NaN never passes)."""
-    diff = out.astype(np.float64) - ref
+    diff = _wide(out) - ref
     err = float(xp.sqrt(xp.sum(diff * diff))) / max(float(xp.sqrt(xp.sum(ref * ref))), 1e-300)
     return err if np.isfinite(err) else None
 
 
-def matmul_rows(xp, timer, shapes, goals: dict) -> list[dict]:
+def _wide(x):
+    """``x`` as float64 (bfloat16 widened through its bits: CuPy has no bfloat16 arithmetic)."""
+    if BF16 is not None and x.dtype == BF16:
+        x = (x.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return x.astype(np.float64)
+
+
+def matmul_rows(xp, timer, shapes, goals: dict, judge: bool) -> list[dict]:
+    """Rows of every dtype and shape; the goals only where ``judge`` (a real GPU against cuBLAS)."""
     rows = []
     rng = np.random.default_rng(1)
     lib = "numpy" if xp is np else "sim" if backend.simulated() else "cuBLAS"
-    for dtype in (np.float16, np.float32):
+    for dtype in (np.float16, BF16, np.float32):
+        if dtype is None:
+            continue
         name = np.dtype(dtype).name
+        base_dtype = np.float16 if dtype == BF16 else dtype  # the baseline's GEMM dtype
         for batch, k, n in shapes:
             # Fresh random data for every shape: zeros would hide unwritten outputs and can run faster.
-            x = xp.asarray(rng.standard_normal((batch, k)).astype(dtype))
-            w = xp.asarray((rng.standard_normal((n, k)) / np.sqrt(k)).astype(dtype))
-            b = xp.asarray(rng.standard_normal(n).astype(dtype))
+            host = [rng.standard_normal((batch, k)), rng.standard_normal((n, k)) / np.sqrt(k), rng.standard_normal(n)]
+            x, w, b = (xp.asarray(v.astype(dtype)) for v in host)
+            bx, bw, bb = (xp.asarray(v.astype(base_dtype)) for v in host)
 
             def base():
-                return xp.maximum(xp.matmul(x, w.T) + b, 0)
+                return xp.maximum(xp.matmul(bx, bw.T) + bb, 0)
 
             def ours():
                 return matmul_bias(x, w, b, transpose_b=True, relu=True)
 
-            ref = xp.maximum(xp.matmul(x.astype(np.float64), w.astype(np.float64).T) + b.astype(np.float64), 0)
+            ref = xp.maximum(xp.matmul(_wide(x), _wide(w).T) + _wide(b), 0)
             with _kernels.poison_outputs():  # an element the kernel never writes stays NaN
                 err_ours = _rel_err(xp, ours(), ref)
-            err_base = _rel_err(xp, base(), ref)
+            err_base = _rel_err(xp, base(), xp.maximum(xp.matmul(_wide(bx), _wide(bw).T) + _wide(bb), 0))
             del ref
             flops = 2.0 * batch * k * n
             label = f"{name} {batch}x{k}x{n}"
-            base_case, ours_case = f"matmul+add+relu {label}", f"matmul_bias {label}"
+            via = "" if base_dtype == dtype else f" (via {np.dtype(base_dtype).name})"
+            base_case, ours_case = f"matmul+add+relu {label}{via}", f"matmul_bias {label}"
             timings = timer({base_case: base, ours_case: ours})
             bound = REL_ERR_BOUND[name]
             rows.append(_row(base_case, timings[base_case], size=flops, series=f"{lib} {name}",
@@ -149,6 +166,8 @@ def matmul_rows(xp, timer, shapes, goals: dict) -> list[dict]:
                              series=f"matmul_bias {name}",
                              tflops=round(flops / timings[ours_case].median / 1e12, 4),
                              rel_err=err_ours, correct=err_ours is not None and err_ours <= bound))
+            if not judge:
+                continue
             if (batch, k, n) in MLP_SHAPES:
                 goals[f"matmul_bias / {lib} {label}"] = h.goal(timings[ours_case], timings[base_case],
                                                                GOALS["matmul_mlp_ratio_below"])
@@ -178,7 +197,8 @@ def main(argv=None) -> dict:
     print(f"benchmarks/kernels.py on {device}", flush=True)
     timer = Timer(gpu, args.quick)
     goals: dict = {}
-    rows = elementwise_rows(xp, timer, sizes, goals) + matmul_rows(xp, timer, shapes, goals)
+    judge = gpu and not backend.simulated()  # NumPy and the simulator say nothing about cuBLAS
+    rows = elementwise_rows(xp, timer, sizes, goals) + matmul_rows(xp, timer, shapes, goals, judge)
 
     for row in rows:
         if "copy_fraction" in row:

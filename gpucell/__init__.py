@@ -9,6 +9,7 @@ from gpucell.dtype import (
     DType, bfloat16, bool_, double, float16, float32, float64, float_, half, int8, int16, int32, int64, int_,
     single, uint8,
 )
+from gpucell.dtype import complex64, complex128, dtype_to_nptype, dtype_to_pytype, uint16, uint32, uint64
 from gpucell.tensor import Tensor, from_dlpack, from_numpy  # noqa: I001 - binds the ops to Tensor
 from gpucell import ops
 from gpucell.parameter import Parameter, ParameterTuple
@@ -44,4 +45,5 @@ __all__ = [
     "train", "Model", "dataset", "amp",
     "communication", "ParallelMode", "set_auto_parallel_context", "get_auto_parallel_context",
     "reset_auto_parallel_context",
+    "uint16", "uint32", "uint64", "complex64", "complex128", "dtype_to_nptype", "dtype_to_pytype",
 ]

@@ -12,8 +12,9 @@ op call passes through :func:`_cast_inputs` first (``ops._dispatch.hooks.autocas
 
 Cells do the same for their Parameters, which their own checks compare with their inputs: the
 white-list Cells (Dense, the convolutions, the RNN cells) run in ``dtype`` and the black-list ones
-(the normalisations) in float32, through ``to_float``. The casts are ``Cast`` ops, so gradients flow back through them to the float32 Parameters, a jit
-trace records them, and the backward pass (which runs after construct) needs no hook of its own.
+(the normalisations) in float32, through ``to_float``. The casts are ``Cast`` ops, so gradients
+flow back through them to the float32 Parameters, a jit trace records them, and the backward pass
+(which runs after construct) needs no hook of its own.
 In-place ops are never cast: what they write must land in the caller's buffer.
 """
 

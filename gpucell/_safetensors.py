@@ -30,13 +30,14 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024
 _CODES = {
     "BOOL": np.dtype(np.bool_), "U8": np.dtype("<u1"), "I8": np.dtype("<i1"), "I16": np.dtype("<i2"),
     "I32": np.dtype("<i4"), "I64": np.dtype("<i8"), "F16": np.dtype("<f2"), "F32": np.dtype("<f4"),
-    "F64": np.dtype("<f8"),
+    "F64": np.dtype("<f8"), "U16": np.dtype("<u2"), "U32": np.dtype("<u4"), "U64": np.dtype("<u8"),
+    "C64": np.dtype("<c8"),
 }
 if _dt.BF16_NUMPY is not None:  # little-endian bytes of ml_dtypes' bfloat16, as the format's BF16
     _CODES["BF16"] = _dt.BF16_NUMPY
 _CODE_OF = {dt.newbyteorder("="): code for code, dt in _CODES.items()}
 # Valid in the format but with no gpucell dtype: named in the error instead of "unknown".
-_KNOWN_UNSUPPORTED = {"U16", "U32", "U64", "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
+_KNOWN_UNSUPPORTED = {"F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
                       "F6_E2M3", "F6_E3M2"} | ({"BF16"} - set(_CODES))
 
 

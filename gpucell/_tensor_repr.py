@@ -1,8 +1,9 @@
 """MindSpore's ``repr`` of a Tensor, reproduced rule for rule.
 
-MindSpore prints floats as ``%15.8e`` (``%11.4e`` for float16), bools right-aligned in 5 columns and
-integers right-aligned to the widest printed integer. A 1-D tensor breaks its line after every 12
-floats or bools (24 integers) and is elided only beyond 1000 elements; in a tensor of 2 or more
+MindSpore prints floats as ``%15.8e`` (``%11.4e`` for float16), bools right-aligned in 5 columns,
+integers right-aligned to the widest printed integer and complex values as ``1+2j`` (unpadded).
+A 1-D tensor breaks its line after every 12 floats or bools (24 integers, complex values) and is
+elided only beyond 1000 elements; in a tensor of 2 or more
 dims, every dim longer than 6 shows its first 3 and last 3 entries around ``...``. A 0-d tensor
 prints its value as C++'s ``ostream`` would (6 significant digits).
 """
@@ -36,8 +37,24 @@ def _ostream_special(x) -> str:
     return "-inf" if x < 0 else "inf"
 
 
+def _complex_text(x) -> str:
+    """A complex as MindSpore's ``operator<<`` of ComplexStorage writes it: the real part, then the
+    imaginary part with its sign, then ``j`` (``1+2j``, ``0.5-1e-07j``), each in C++'s default
+    6-significant-digit format."""
+    return f"{_g(x.real, '')}{_g(x.imag, '+')}j"
+
+
+def _g(value, sign: str) -> str:
+    if np.isfinite(value):
+        return f"{value:{sign}g}"
+    text = _ostream_special(value)
+    return text if not sign or text[0] == "-" else "+" + text
+
+
 def _field_formatter(dtype: np.dtype, short: bool = False):
     """(format one element, 1-D line length, whether integers need padding to a common width)."""
+    if dtype.kind == "c":
+        return _complex_text, _LINE_INT, False  # MindSpore breaks complex lines as it does integers
     if dtype.kind == "f":
         return _float_field(4 if short or dtype == np.float16 else 8), _LINE_FLOAT, False
     if dtype.kind == "b":
@@ -47,6 +64,8 @@ def _field_formatter(dtype: np.dtype, short: bool = False):
 
 def _scalar_text(value: np.ndarray) -> str:
     item = value.item()
+    if value.dtype.kind == "c":
+        return _complex_text(item)
     if value.dtype.kind == "f":
         return f"{item:g}" if np.isfinite(item) else _ostream_special(item)
     if value.dtype.kind == "b":

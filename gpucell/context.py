@@ -1,8 +1,10 @@
 """``set_context`` / ``get_context``: the device, the execution mode and MindSpore's other keys.
 
-Keys with an effect here: ``device_target``, ``device_id``, ``mode`` and ``pynative_synchronize``
+Keys with an effect here: ``device_target``, ``device_id``, ``mode``, ``pynative_synchronize``
 (the host waits for the GPU after every op that runs eagerly, so an asynchronous CUDA error, such as
-an illegal address, is raised by the op that caused it instead of by a later, unrelated one).
+an illegal address, is raised by the op that caused it instead of by a later, unrelated one) and
+``gpu_config={"matmul_allow_tf32": True}`` (float32 matmuls on the tensor cores as TF32, sm_80+; off
+by default, as in MindSpore).
 MindSpore's other common keys are checked the way MindSpore checks them and kept (``get_context``
 returns what was set), but change nothing here: the first time one is set to a value other than its
 default, a UserWarning says so and why. An unknown key raises ValueError; nothing changes unless
@@ -22,6 +24,8 @@ import warnings
 import numpy as np
 
 from gpucell import backend
+from gpucell.backend.kernel_ops.matmul import allow_tf32 as _matmul_tf32
+from gpucell.backend.kernel_ops.matmul import set_allow_tf32 as _set_matmul_tf32
 from gpucell.ops._dispatch import hooks as _op_hooks
 
 __all__ = ["GRAPH_MODE", "PYNATIVE_MODE", "STRICT", "COMPATIBLE", "LAX", "set_context", "get_context"]
@@ -238,6 +242,14 @@ def set_context(**kwargs) -> None:
         _settings[key] = value
         if key == "pynative_synchronize":
             _set_synchronize(value)
+        if key == "gpu_config":  # its matmul key acts; the rest are kept and noticed
+            allow = bool(value.get("matmul_allow_tf32", False))
+            if allow != _matmul_tf32():
+                _set_matmul_tf32(allow)
+                from gpucell.jit import clear_cache
+
+                clear_cache()  # a captured plan keeps the kernel it captured: trace again
+            value = {name: item for name, item in value.items() if name != "matmul_allow_tf32"}
         _notice(key, value)
 
 

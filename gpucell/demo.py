@@ -8,6 +8,11 @@ bar, steps per second and the test accuracy.
 
     python -m gpucell.demo [--model mlp|cnn] [--epochs N] [--eager] [--no-progress]
                            [--amp O0|O1|O2|O3|auto] [--amp-dtype bfloat16|float16]
+    mpiexec -n 2 python -m gpucell.demo --data-parallel
+
+``--data-parallel`` trains one replica per process started by ``mpiexec``: each reads its shard of
+every epoch, the gradients are averaged over the processes (MPI on the CPU, NCCL on GPUs), and
+rank 0 alone prints.
 
 ``--amp O2`` trains in mixed precision as MindSpore's ``Model(amp_level="O2")`` does: the network in
 ``--amp-dtype`` except its normalisations, float32 master weights and loss, a dynamic loss scale.
@@ -20,7 +25,7 @@ import sys
 import time
 
 import gpucell as ms
-from gpucell import nn
+from gpucell import communication, nn
 from gpucell.dataset import ArrayLoader, load_digits_split
 from gpucell.train import Model
 
@@ -38,10 +43,15 @@ def cnn() -> nn.Cell:
 
 
 def run(model_name: str, epochs: int, batch_size: int, compiled: bool, progress: bool, amp_level: str = "O0",
-        amp_dtype: str = "bfloat16") -> float:
-    """Trains ``model_name`` for ``epochs`` (in mixed precision at ``amp_level``, in ``amp_dtype``)
-    and returns its accuracy on the held-out digits."""
+        amp_dtype: str = "bfloat16", data_parallel: bool = False) -> float:
+    """Trains ``model_name`` for ``epochs`` (in mixed precision at ``amp_level``, in ``amp_dtype``;
+    with ``data_parallel``, ``batch_size`` per process) and returns its accuracy on the held-out digits."""
     ms.set_seed(0)
+    shards = {}
+    if data_parallel:
+        shards = {"num_shards": communication.get_group_size(), "shard_id": communication.get_rank()}
+        ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True,
+                                     parameter_broadcast=True)
     ms.set_context(mode=ms.GRAPH_MODE if compiled else ms.PYNATIVE_MODE)
     (x_train, y_train), (x_test, y_test) = load_digits_split(as_image=model_name == "cnn")
     net = mlp() if model_name == "mlp" else cnn()
@@ -51,14 +61,21 @@ def run(model_name: str, epochs: int, batch_size: int, compiled: bool, progress:
     model = Model(net, loss_fn, optimizer, metrics={"accuracy"}, **amp)
 
     train_data = ArrayLoader((x_train, y_train), batch_size=batch_size, shuffle=True, seed=0,
-                             drop_last=True)
+                             drop_last=True, **shards)
     start = time.perf_counter()
     model.train(epochs, train_data, progress=progress)
     elapsed = time.perf_counter() - start
     steps = epochs * len(train_data)
-    print(f"trained {steps} steps in {elapsed:.1f} s: {steps / elapsed:.0f} steps/s "
-          f"({'GRAPH_MODE, jit plans' if compiled else 'PYNATIVE_MODE, eager'})")
+    _say(f"trained {steps} steps in {elapsed:.1f} s: {steps / elapsed:.0f} steps/s "
+         f"({'GRAPH_MODE, jit plans' if compiled else 'PYNATIVE_MODE, eager'})"
+         + (f", data parallel over {shards['num_shards']} processes" if shards else ""))
     return model.eval(ArrayLoader((x_test, y_test), batch_size=len(x_test)))["accuracy"]
+
+
+def _say(text: str) -> None:
+    """Prints on rank 0 only (every process of a data-parallel run trains the same model)."""
+    if communication.management.is_rank_zero():
+        print(text, flush=True)
 
 
 def main(argv=None) -> int:
@@ -72,15 +89,22 @@ def main(argv=None) -> int:
                         help="mixed-precision level, as Model(amp_level=...); default O0 (float32)")
     parser.add_argument("--amp-dtype", choices=("bfloat16", "float16"), default="bfloat16",
                         help="the low precision of --amp (default bfloat16)")
+    parser.add_argument("--data-parallel", action="store_true",
+                        help="one replica per mpiexec process, gradients averaged (mpiexec -n 2 ...)")
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs must be at least 1, but got {args.epochs}")
     epochs = args.epochs or 20
-    print(f"gpucell {ms.__version__} on {ms.get_context('device_target')}: a {args.model} on the 8x8 "
-          f"digits, {epochs} epochs" + (f", amp {args.amp} in {args.amp_dtype}" if args.amp != "O0" else ""))
+    if args.data_parallel:
+        communication.init()
+    _say(f"gpucell {ms.__version__} on {ms.get_context('device_target')}: a {args.model} on the 8x8 "
+         f"digits, {epochs} epochs" + (f", amp {args.amp} in {args.amp_dtype}" if args.amp != "O0" else "")
+         + (f", rank 0 of {communication.get_group_size()}" if args.data_parallel else ""))
     accuracy = run(args.model, epochs, args.batch_size, not args.eager, not args.no_progress, args.amp,
-                   args.amp_dtype)
-    print(f"test accuracy: {accuracy:.3f}")
+                   args.amp_dtype, args.data_parallel)
+    _say(f"test accuracy: {accuracy:.3f}")
+    if args.data_parallel:
+        communication.release()
     return 0
 
 

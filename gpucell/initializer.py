@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from gpucell import dtype as _dt
+from gpucell._lazy_tensor import lazy
 from gpucell.random import host_generator
 from gpucell.tensor import Tensor, _short_repr
 
@@ -51,10 +52,15 @@ def _gain(nonlinearity: str, param: float | None, where: str) -> float:
 
 
 class Initializer:
-    """Base class: ``_fill(shape, rng) -> np.ndarray`` of float64 values for ``shape``."""
+    """Base class: ``_fill(shape, rng) -> np.ndarray`` of float64 values for ``shape``;
+    ``_check(shape)`` raises for a shape it cannot fill (run when the lazy tensor is made, so a bad
+    shape fails at ``initializer(...)``, not at first use)."""
 
     def __init__(self, **kwargs):
         self._kwargs = kwargs
+
+    def _check(self, shape: tuple) -> None:
+        return None  # most initializers fill any shape
 
     def _fill(self, shape: tuple, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must implement _fill")
@@ -128,12 +134,17 @@ class TruncatedNormal(Initializer):
         return out
 
 
-class XavierUniform(Initializer):
-    """U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out))."""
-
+class _Xavier(Initializer):
     def __init__(self, gain: float = 1.0):
         super().__init__(gain=gain)
         self.gain = gain
+
+    def _check(self, shape):
+        _fans(shape, type(self).__name__)
+
+
+class XavierUniform(_Xavier):
+    """U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out))."""
 
     def _fill(self, shape, rng):
         fan_in, fan_out = _fans(shape, "XavierUniform")
@@ -141,12 +152,8 @@ class XavierUniform(Initializer):
         return rng.uniform(-bound, bound, shape)
 
 
-class XavierNormal(Initializer):
+class XavierNormal(_Xavier):
     """N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-
-    def __init__(self, gain: float = 1.0):
-        super().__init__(gain=gain)
-        self.gain = gain
 
     def _fill(self, shape, rng):
         fan_in, fan_out = _fans(shape, "XavierNormal")
@@ -160,6 +167,9 @@ class _He(Initializer):
                              f"but got {mode!r}.")
         super().__init__(negative_slope=negative_slope, mode=mode, nonlinearity=nonlinearity)
         self.negative_slope, self.mode, self.nonlinearity = negative_slope, mode, nonlinearity
+
+    def _check(self, shape):
+        self._std(shape)
 
     def _std(self, shape) -> float:
         fan_in, fan_out = _fans(shape, type(self).__name__)
@@ -185,9 +195,11 @@ class HeNormal(_He):
 class Identity(Initializer):
     """The identity matrix (2-D shapes only)."""
 
-    def _fill(self, shape, rng):
+    def _check(self, shape):
         if len(shape) != 2:
             raise ValueError(f"For 'Identity', the shape must have 2 dims, but got {shape}.")
+
+    def _fill(self, shape, rng):
         return np.eye(*shape)
 
 
@@ -198,9 +210,11 @@ class Orthogonal(Initializer):
         super().__init__(gain=gain)
         self.gain = gain
 
-    def _fill(self, shape, rng):
+    def _check(self, shape):
         if len(shape) < 2:
             raise ValueError(f"For 'Orthogonal', the shape must have at least 2 dims, but got {shape}.")
+
+    def _fill(self, shape, rng):
         rows, cols = shape[0], math.prod(shape[1:])
         flat = rng.normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
         q, r = np.linalg.qr(flat)
@@ -217,10 +231,12 @@ class Dirac(Initializer):
         super().__init__(groups=groups)
         self.groups = groups
 
-    def _fill(self, shape, rng):
+    def _check(self, shape):
         if len(shape) not in (3, 4, 5) or shape[0] % self.groups:
             raise ValueError(f"For 'Dirac', the shape must have 3 to 5 dims with dim 0 divisible by "
                              f"groups={self.groups}, but got {shape}.")
+
+    def _fill(self, shape, rng):
         out = np.zeros(shape)
         per_group = shape[0] // self.groups
         centre = tuple(k // 2 for k in shape[2:])
@@ -251,11 +267,21 @@ def _shape_of(shape, where: str) -> tuple:
 
 
 def initializer(init, shape=None, dtype=_dt.float32) -> Tensor:
-    """A Tensor of ``shape`` and ``dtype`` filled by ``init``.
+    """A Tensor of ``shape`` and ``dtype`` filled by ``init``, lazily as in MindSpore: the data is made
+    on first use or by ``init_data()`` (``t.init`` is the Initializer until then), with the values an
+    eager fill would have had (the random stream is taken now).
 
     ``init``: a name (case-insensitive: 'zeros', 'ones', 'normal', 'uniform', 'truncatednormal',
     'xavier_uniform', 'xavier_normal', 'he_uniform', 'he_normal', 'identity', 'orthogonal', 'dirac'),
-    a number (a constant), a Tensor of that shape, or an Initializer object.
+    a number (a constant), a Tensor of that shape (returned cast, with data), or an Initializer object.
+
+    >>> import gpucell as ms
+    >>> from gpucell.common.initializer import initializer, Normal
+    >>> w = initializer(Normal(0.02), [64, 32], ms.float32)
+    >>> w.has_init, w.shape, w.init
+    (True, (64, 32), Normal(sigma=0.02, mean=0.0))
+    >>> w.init_data() is w, w.has_init
+    (True, False)
     """
     dtype = _dt.to_dtype(dtype, "initializer")
     if isinstance(init, Tensor):
@@ -275,5 +301,11 @@ def initializer(init, shape=None, dtype=_dt.float32) -> Tensor:
     elif not isinstance(init, Initializer):
         raise TypeError(f"For 'initializer', 'init' must be a str, a number, a Tensor or an "
                         f"Initializer, but got {_short_repr(init)} of type '{type(init).__name__}'.")
-    values = init._fill(shape, host_generator())
-    return Tensor(np.asarray(values).astype(dtype.numpy), dtype)
+    if type(init)._fill is Initializer._fill:
+        raise NotImplementedError(f"{type(init).__name__} must implement _fill")
+    init._check(shape)
+    rng = host_generator()  # taken now: the values do not depend on when the tensor is filled
+
+    def fill(init=init, shape=shape, dtype=dtype, rng=rng) -> np.ndarray:
+        return np.asarray(init._fill(shape, rng)).astype(dtype.numpy)
+    return lazy(init, shape, dtype, fill)

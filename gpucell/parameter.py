@@ -70,6 +70,29 @@ class _GuardEpoch:
 guard_epoch = _GuardEpoch()
 
 
+# MindSpore's ``implicit_conversion_seq``: Parameter.set_data casts a Tensor to the Parameter's dtype
+# only when the Parameter's dtype comes later in this order, and raises TypeError otherwise.
+_IMPLICIT_ORDER = {d: i for i, d in enumerate((_dt.bool_, _dt.int8, _dt.uint8, _dt.int16, _dt.int32, _dt.int64,
+                                               _dt.float16, _dt.float32, _dt.float64, _dt.complex64,
+                                               _dt.complex128))}
+
+
+def _implicitly_castable(incoming: _dt.DType, current: _dt.DType) -> bool:
+    if incoming is current:
+        return True
+    if incoming in _IMPLICIT_ORDER and current in _IMPLICIT_ORDER:
+        return _IMPLICIT_ORDER[incoming] < _IMPLICIT_ORDER[current]
+    # Dtypes outside MindSpore's order (UInt16/32/64, BFloat16): only into a dtype that holds every value.
+    return bool(np.can_cast(incoming.numpy, current.numpy, "safe"))
+
+
+def _check_implicit_cast(param: Parameter, incoming: _dt.DType) -> None:
+    if not _implicitly_castable(incoming, param.dtype):
+        raise TypeError(f"For 'Parameter.set_data' of '{param.name}', incoming Parameter dtype can not be "
+                        f"converted to current dtype implicitly. Current dtype is {param.dtype}, and incoming is "
+                        f"{incoming}. Use .set_dtype(xxx) to change the dtype.")
+
+
 class Parameter(Tensor):
     """A Tensor with a name whose value a Cell updates in place during training.
 
@@ -123,9 +146,14 @@ class Parameter(Tensor):
         if isinstance(data, bool):
             raise ValueError(f"For 'Parameter.set_data' of '{self._name}', the data can not be `bool`.")
         if isinstance(data, Tensor):
+            self._check_incoming(data)
             source = data._data
         elif isinstance(data, (int, float, list, tuple, np.ndarray, np.number)) or backend.is_gpu_array(data):
+            # Plain numbers are values, not typed tensors: they take the Parameter's dtype (as MindSpore
+            # does for an int or a float), but a float never goes into an integer Parameter.
             source = Tensor(data)._data
+            if source.dtype.kind in "fcV" and self._data.dtype.kind not in "fcV":
+                _check_implicit_cast(self, _dt.from_numpy(source.dtype))
         else:
             raise TypeError(f"For 'Parameter.set_data' of '{self._name}', 'data' must be a Tensor, a number, "
                             f"a list or an array, but got {_short_repr(data)} of type "
@@ -133,13 +161,18 @@ class Parameter(Tensor):
         if tuple(source.shape) != self.shape:
             raise ValueError(f"For 'Parameter.set_data' of '{self._name}', the new data's shape "
                              f"{tuple(source.shape)} must equal the Parameter's shape {self.shape}.")
-        if source.dtype.kind in "fV" and self._data.dtype.kind not in "fV":
-            raise TypeError(f"For 'Parameter.set_data' of '{self._name}', float data ({source.dtype}) "
-                            f"cannot be written into a {self.dtype} Parameter without losing data.")
         if backend.device_of(source) != self.device:
             source = backend.to_device(source, self.device)
         self._data[...] = source
         return self
+
+    def _check_incoming(self, data: Tensor) -> None:
+        """What set_data checks of a Tensor before writing it: its dtype casts implicitly (MindSpore's
+        order) and its shape is this Parameter's."""
+        _check_implicit_cast(self, data.dtype)
+        if tuple(data.shape) != self.shape:
+            raise ValueError(f"For 'Parameter.set_data' of '{self._name}', the new data's shape "
+                             f"{tuple(data.shape)} must equal the Parameter's shape {self.shape}.")
 
     def clone(self, init="same") -> Parameter:
         """A new Parameter with this name and a copy of the data (or data fresh from ``init``)."""
@@ -154,6 +187,18 @@ class Parameter(Tensor):
                          layerwise_parallel=self.layerwise_parallel)
         twin._auto_named = self._auto_named
         return twin
+
+    def copy(self) -> Parameter:
+        """A new Parameter with this name and a copy of the data: ``clone(init='same')``, as MindSpore."""
+        return self.clone(init="same")
+
+    def set_dtype(self, typ) -> _dt.DType:
+        """Converts this Parameter's data to ``typ`` in place (the object and its name stay) and returns
+        ``typ``; compiled plans that read it are retraced."""
+        dtype = Tensor.set_dtype(self, typ)
+        self._version += 1
+        guard_epoch.value += 1
+        return dtype
 
     def move_to(self, to: str, blocking: bool = True) -> Parameter:
         """Moves this Parameter's buffer to device ``to`` and returns the Parameter itself."""

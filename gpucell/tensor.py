@@ -16,7 +16,7 @@ from gpucell._tensor_repr import tensor_repr
 __all__ = ["Tensor", "from_numpy", "from_dlpack"]
 
 _ndarray = np.ndarray
-_SCALARS = (bool, int, float, np.bool_, np.number)
+_SCALARS = (bool, int, float, complex, np.bool_, np.number)
 
 
 def _short_repr(value, limit: int = 60) -> str:
@@ -61,13 +61,7 @@ class Tensor:
         target = None if dtype is None else _dt.to_dtype(dtype, "Tensor")
         self._node = None
         if input_data is None:
-            if shape is None or init is None:
-                raise ValueError("For 'Tensor', give 'input_data', or both 'shape' and 'init', "
-                                 f"but got input_data=None, shape={shape!r}, init={init!r}.")
-            from gpucell.initializer import initializer  # initializer sits below tensor
-            made = initializer(init, shape, target or _dt.float32)
-            self._data = made._data if device is None else backend.to_device(
-                made._data, backend.check_device(device, "Tensor"))
+            self._init_without_data(target, shape, init, device)
             return
         if shape is not None or init is not None:
             raise ValueError(f"For 'Tensor', 'shape' and 'init' go without 'input_data', but got "
@@ -87,6 +81,39 @@ class Tensor:
         if isinstance(input_data, Tensor) or backend.is_gpu_array(input_data):
             goal = where if device is None else goal
         self._data = backend.to_device(array, goal)
+
+    def _init_without_data(self, target, shape, init, device) -> None:
+        """``Tensor(shape=..., dtype=..., init=...)``: lazily initialised, as MindSpore (gpucell/_lazy_tensor.py);
+        ``Tensor(shape=[None, 3], dtype=...)``: a placeholder for ``Cell.set_inputs``."""
+        from gpucell import _lazy_tensor  # both sit below tensor
+        from gpucell.initializer import initializer
+
+        place = None if device is None else backend.check_device(device, "Tensor")
+        if isinstance(shape, int) and not isinstance(shape, bool):
+            shape = (shape,)
+        if init is None and _lazy_tensor.is_dynamic(shape):
+            if target is None:
+                raise ValueError(f"For 'Tensor', a placeholder of shape {list(shape)} needs a 'dtype'.")
+            _lazy_tensor.placeholder(self, shape, target, place)
+            return
+        if shape is None or init is None:
+            raise ValueError("For 'Tensor', give 'input_data', or both 'shape' and 'init' (or a 'shape' with a "
+                             f"None dim and a 'dtype'), but got input_data=None, shape={shape!r}, init={init!r}.")
+        made = initializer(init, shape, target or _dt.float32)
+        if isinstance(made, _lazy_tensor.LazyTensor):
+            _lazy_tensor.adopt(self, made, place)
+        else:
+            self._data = made._data if place is None else backend.to_device(made._data, place)
+
+    @property
+    def init(self):
+        """The Initializer a lazily initialised tensor will be filled by; None once it holds data."""
+        return None
+
+    @property
+    def has_init(self) -> bool:
+        """Whether this tensor still waits for ``init_data()`` (MindSpore's lazy initialisation)."""
+        return False
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -163,6 +190,20 @@ class Tensor:
 
     def copy(self) -> Tensor:
         return _cv.copy(self)
+
+    def set_dtype(self, typ) -> _dt.DType:
+        """Converts this tensor's data to ``typ`` in place (as ``astype`` would, but the object stays)
+        and returns ``typ``, as MindSpore's ``Tensor.set_dtype``.
+
+        >>> import gpucell as ms
+        >>> t = ms.Tensor([1.7, -2.2])
+        >>> t.set_dtype(ms.int32), t
+        (gpucell.int32, Tensor(shape=[2], dtype=Int32, value= [ 1, -2]))
+        """
+        dtype = _dt.to_dtype(typ, "Tensor.set_dtype")
+        if dtype.numpy != self._data.dtype:
+            self._data = _cv.cast(_wrap(self._data), dtype)._data
+        return dtype
 
     def move_to(self, to: str, blocking: bool = True) -> Tensor:
         """A copy on device ``to`` (``'GPU'`` or ``'CPU'``); the tensor itself when already there."""

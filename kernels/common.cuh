@@ -1,8 +1,9 @@
-// Shared by every kernel: index type, the half type, accumulation types, conversions.
+// Shared by every kernel: index type, the half and bfloat16 types, accumulation types, conversions.
 //
 // No CUDA toolkit header is included (not even cuda_fp16.h), so the host emulator
 // (gpucell/backend/emulator) can supply the few intrinsics used here (__umulhi, __int_as_float,
-// __longlong_as_double, the half conversions). That does not free a pip install from the headers:
+// __uint_as_float, __longlong_as_double, the half conversions). (kernels/matmul_tc.cu alone includes
+// <mma.h> for the tensor cores, outside the emulator.) That does not free a pip install from the headers:
 // CuPy 14 passes the CUDA runtime headers' folder to every NVRTC compile and refuses to compile
 // when it finds none. cupy-cuda12x/13x wheels ship neither NVRTC nor the headers; their [ctk] extra
 // (pip install "gpucell[cuda12]") brings both.
@@ -29,9 +30,28 @@ __device__ __forceinline__ unsigned short gc_float_to_half_bits(float f) {
 }
 #endif
 
-// The type arithmetic on T is done in: float for half (fp16 storage, fp32 math), T otherwise.
+// bfloat16 as its raw bits: the upper half of a float32, the same 2-byte layout as ml_dtypes'
+// bfloat16 (and CUDA's __nv_bfloat16). Arithmetic goes through float, like gc_half.
+struct gc_bfloat16 {
+    unsigned short bits;
+};
+
+__device__ __forceinline__ float gc_bfloat16_bits_to_float(unsigned short b) {
+    return __uint_as_float((unsigned int)b << 16);  // exact: bfloat16 is a truncated float32
+}
+// Round to nearest even, NaN kept as a quiet NaN of the same sign: bit for bit what ml_dtypes does
+// (cvt.rn.bf16.f32 would need sm_80 and returns a canonical NaN without the sign).
+__device__ __forceinline__ unsigned short gc_float_to_bfloat16_bits(float f) {
+    const unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) & 0x8000u) | 0x7fc0u;
+    return (unsigned short)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// The type arithmetic on T is done in: float for half and bfloat16 (2-byte storage, fp32 math),
+// T otherwise.
 template <typename T> struct Acc { typedef T type; };
 template <> struct Acc<gc_half> { typedef float type; };
+template <> struct Acc<gc_bfloat16> { typedef float type; };
 
 template <typename T> __device__ __forceinline__ typename Acc<T>::type to_acc(T v) { return v; }
 __device__ __forceinline__ float to_acc(gc_half v) { return gc_half_bits_to_float(v.bits); }
@@ -40,6 +60,12 @@ template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::typ
 template <> __device__ __forceinline__ gc_half from_acc<gc_half>(float v) {
     gc_half h;
     h.bits = gc_float_to_half_bits(v);
+    return h;
+}
+__device__ __forceinline__ float to_acc(gc_bfloat16 v) { return gc_bfloat16_bits_to_float(v.bits); }
+template <> __device__ __forceinline__ gc_bfloat16 from_acc<gc_bfloat16>(float v) {
+    gc_bfloat16 h;
+    h.bits = gc_float_to_bfloat16_bits(v);
     return h;
 }
 

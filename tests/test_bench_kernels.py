@@ -28,7 +28,7 @@ def test_kernels_quick_rows_are_checked_and_labelled(tmp_path, target):
     result = json.loads(out.read_text())
     rows = {r["case"]: r for r in result["rows"]}
     matmuls = [r for r in rows.values() if "tflops" in r]
-    assert {r["case"].split()[1] for r in matmuls} == {"float16", "float32"}
+    assert {r["case"].split()[1] for r in matmuls} == {"bfloat16", "float16", "float32"}
     assert all(r["correct"] and r["rel_err"] is not None for r in matmuls)
     ours = [r for r in matmuls if r["case"].startswith("matmul_bias")]
     assert all(rows[r["baseline"]]["tflops"] > 0 and r["ratio"] > 0 for r in ours)

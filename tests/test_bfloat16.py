@@ -113,3 +113,64 @@ def test_jit_replays_compute_in_float32(device):
     step = ms.jit(lambda a: (a * 2).sum())
     for _ in range(3):  # trace, then replays of the plan
         assert float(step(x).asnumpy().astype(np.float64)) == 8192.0
+
+
+def test_matmuls_hand_bfloat16_to_the_kernel_on_the_gpu(device, monkeypatch):
+    """Dense and MatMul pass bfloat16 arrays to the matmul kernel itself on the GPU (tensor cores,
+    float32 sums, one rounding), eagerly and in a jit replay; everywhere else bfloat16 inputs are
+    widened to float32 first. Either way the result is the float32 product of the rounded inputs,
+    rounded once."""
+    from gpucell.backend import kernel_ops
+
+    seen = []
+    kernel = kernel_ops.matmul_bias
+
+    def spy(a, b, *args, **kwargs):
+        seen.append(str(a.dtype))
+        return kernel(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(kernel_ops, "matmul_bias", spy)
+    rng = np.random.default_rng(3)
+    x, w, b = (ms.Tensor(rng.standard_normal(s).astype(np.float32)).astype(ms.bfloat16)
+               for s in ((17, 33), (45, 33), (45,)))
+    wide = [t.astype(ms.float32).asnumpy() for t in (x, w, b)]
+    expect = np.maximum(wide[0] @ wide[1].T + wide[2], 0).astype(ml_dtypes.bfloat16).astype(np.float32)
+    step = ms.jit(lambda x, w, b: ops.relu(ops.dense(x, w, b)))
+    for out in (ops.relu(ops.dense(x, w, b)), step(x, w, b), step(x, w, b), ops.matmul(x, ops.transpose(w, (1, 0)))):
+        assert out.dtype == ms.bfloat16
+    got = step(x, w, b).astype(ms.float32).asnumpy()
+    np.testing.assert_allclose(got, expect, rtol=2 ** -7, atol=1e-6)
+    if device == "GPU":
+        assert seen and set(seen) == {"bfloat16"}, seen
+    else:
+        assert all(d != "bfloat16" for d in seen), seen
+
+
+def test_dense_gradients_in_bfloat16_on_the_kernels(device, monkeypatch):
+    """DenseGrad hands bfloat16 to the matmul kernel on the GPU too (the mask and the bias sum in
+    float32); the gradients are the float32 ones of the rounded values, rounded once."""
+    from gpucell.backend import kernel_ops
+
+    seen = []
+    kernel = kernel_ops.matmul_bias
+
+    def spy(a, b, *args, **kwargs):
+        seen.append(str(a.dtype))
+        return kernel(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(kernel_ops, "matmul_bias", spy)
+    rng = np.random.default_rng(4)
+    x, w, b = (ms.Tensor(rng.standard_normal(s).astype(np.float32)).astype(ms.bfloat16)
+               for s in ((9, 20), (12, 20), (12,)))
+    up = rng.standard_normal((9, 12)).astype(np.float32)
+    weights = ms.Tensor(up).astype(ms.bfloat16)
+    f = lambda x, w, b: (ops.relu(ops.dense(x, w, b)) * weights).sum()  # noqa: E731
+    grads = ms.grad(f, grad_position=(0, 1, 2))(x, w, b)
+    assert [g.dtype for g in grads] == [ms.bfloat16] * 3
+    xs, ws, bs = (t.astype(ms.float32).asnumpy().astype(np.float64) for t in (x, w, b))
+    ups = weights.astype(ms.float32).asnumpy().astype(np.float64)
+    gy = ups * (xs @ ws.T + bs > 0)
+    for got, want in zip(grads, (gy @ ws, gy.T @ xs, gy.sum(0))):
+        np.testing.assert_allclose(got.astype(ms.float32).asnumpy(), want, rtol=2 ** -7, atol=2e-2)
+    if device == "GPU":
+        assert len(seen) == 3 and set(seen) == {"bfloat16"}, seen

@@ -67,7 +67,7 @@ def test_device_check_rehearses_the_gpu_parts_on_the_simulated_device(tmp_path):
         first = report["first_call"]
         assert first["cold"] and first["warm"]
         assert all(s["total_s"] > 0 for s in first["cold"] + first["warm"])
-    assert {r["dtype"] for r in report["matmul"]} == {"float16", "float32"}
+    assert {r["dtype"] for r in report["matmul"]} == {"bfloat16", "float16", "float32"}
     for row in report["matmul"]:
         assert row["correct"] is True and row["ratio"] > 0 and row["gpucell_tflops"] is not None
     assert report["timing"] == "queue-ahead"

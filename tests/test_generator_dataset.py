@@ -157,8 +157,8 @@ def test_a_row_of_the_wrong_width_or_type_is_a_runtime_error():
     ({"num_parallel_workers": 0}, ValueError, r"'num_parallel_workers' must be in \[1, 1024\], but got 0"),
     ({"column_types": [ms.float32]}, TypeError, "'column_types' must be a list of 2 dtypes"),
     ({"python_multiprocessing": "no"}, TypeError, "'python_multiprocessing' must be a bool"),
-    ({"num_shards": 2}, NotImplementedError, "'num_shards' is not supported by gpucell"),
-    ({"sampler": object()}, NotImplementedError, "'sampler' is not supported by gpucell"),
+    ({"num_shards": 2}, ValueError, "'num_shards' is given but 'shard_id' is None"),
+    ({"sampler": object()}, NotImplementedError, "'sampler' supports gpucell.dataset.DistributedSampler only"),
     ({"schema": "schema.json"}, NotImplementedError, "'schema' is not supported by gpucell"),
 ])
 def test_bad_arguments_are_refused_by_name(kwargs, error, fragment):

@@ -138,27 +138,82 @@ def test_set_data_from_python_and_numpy(on_device, data):
     np.testing.assert_array_equal(p.asnumpy(), [6.0, 7.0, 8.0])
 
 
-def test_set_data_int_parameter_takes_ints(device):
-    p = Parameter(Tensor([1, 2], ms.int32, device=device), name="n")
-    p.set_data(Tensor([5, 6], ms.int64, device=device))
-    assert p.dtype is ms.int32
+def test_set_data_int_parameter_takes_narrower_ints_and_python_ints(device):
+    p = Parameter(Tensor([1, 2], ms.int64, device=device), name="n")
+    p.set_data(Tensor([5, 6], ms.int32, device=device))
+    assert p.dtype is ms.int64
     np.testing.assert_array_equal(p.asnumpy(), [5, 6])
+    q = Parameter(Tensor([1, 2], ms.int32, device=device), name="m")
+    q.set_data([7, 8])  # Python ints are values: they take the Parameter's dtype
+    assert q.dtype is ms.int32
+    np.testing.assert_array_equal(q.asnumpy(), [7, 8])
 
 
-def test_set_data_shape_change_is_refused(device):
-    p = Parameter(Tensor([1.0, 2.0, 3.0], device=device), name="b")
-    with pytest.raises(ValueError, match=r"For 'Parameter.set_data' of 'b', the new data's shape \(2,\) must "
-                                         r"equal the Parameter's shape \(3,\)"):
-        p.set_data(Tensor([1.0, 2.0], device=device))
-    np.testing.assert_array_equal(p.asnumpy(), [1.0, 2.0, 3.0])
+# MindSpore's implicit_conversion_seq: bool < int8 < uint8 < int16 < int32 < int64 < float16 < float32 <
+# float64 < complex64 < complex128; a Tensor is cast only into a later dtype.
+@pytest.mark.parametrize("current, incoming", [
+    (ms.int32, ms.float32), (ms.float32, ms.float64), (ms.int32, ms.int64), (ms.float16, ms.float32),
+    (ms.int8, ms.uint8), (ms.float64, ms.complex64), (ms.uint32, ms.int64), (ms.bfloat16, ms.float16),
+])
+def test_set_data_narrowing_cast_is_refused_as_mindspore(device, current, incoming):
+    p = Parameter(Tensor([1, 2], current, device=device), name="n")
+    with pytest.raises(TypeError, match=rf"For 'Parameter.set_data' of 'n', incoming Parameter dtype can not be "
+                                        rf"converted to current dtype implicitly. Current dtype is {current}, and "
+                                        rf"incoming is {incoming}. Use .set_dtype\(xxx\) to change the dtype."):
+        p.set_data(Tensor([3, 4], incoming, device=device))
+    np.testing.assert_array_equal(p.asnumpy().astype(np.float64), [1, 2])
 
 
-def test_set_data_float_into_int_is_refused(device):
+@pytest.mark.parametrize("current, incoming", [
+    (ms.float32, ms.int64), (ms.float16, ms.int64), (ms.int16, ms.uint8), (ms.uint8, ms.int8),
+    (ms.float64, ms.float32), (ms.complex64, ms.float32), (ms.int32, ms.bool_), (ms.uint64, ms.uint32),
+    (ms.float32, ms.bfloat16),
+])
+def test_set_data_widening_cast_is_applied(device, current, incoming):
+    p = Parameter(Tensor([1, 2], current, device=device), name="n")
+    p.set_data(Tensor([3, 1], incoming, device=device))
+    assert p.dtype is current
+    np.testing.assert_array_equal(p.asnumpy(), np.array([3, 1]).astype(incoming.numpy).astype(current.numpy))
+
+
+def test_set_data_python_floats_into_an_int_parameter_are_refused(device):
     p = Parameter(Tensor([1, 2], ms.int32, device=device), name="n")
-    with pytest.raises(TypeError, match=r"For 'Parameter.set_data' of 'n', float data \(float32\) cannot be "
-                                        r"written into a Int32 Parameter"):
-        p.set_data(Tensor([1.5, 2.5], device=device))
+    with pytest.raises(TypeError, match=r"Current dtype is Int32, and incoming is Float32"):
+        p.set_data([1.5, 2.5])
     np.testing.assert_array_equal(p.asnumpy(), [1, 2])
+
+
+def test_set_dtype_converts_in_place_and_returns_the_dtype(device):
+    p = Parameter(Tensor([1.7, -2.2], device=device), name="w")
+    assert p.set_dtype(ms.float64) is ms.float64
+    assert isinstance(p, Parameter) and p.name == "w" and p.dtype is ms.float64 and p.device == device
+    np.testing.assert_allclose(p.asnumpy(), [1.7, -2.2], rtol=1e-6)
+    p.set_data(Tensor([1.0, 2.0], ms.float64, device=device))  # now accepted: the advice of the error
+    assert p.set_dtype("int32") is ms.int32
+    np.testing.assert_array_equal(p.asnumpy(), [1, 2])
+    with pytest.raises(TypeError, match=r"For 'Tensor.set_dtype', unknown dtype name 'int31'"):
+        p.set_dtype("int31")
+
+
+def test_set_dtype_retraces_jitted_readers(device):
+    p = Parameter(Tensor([1.0, 2.0], device=device), name="w")
+    f = ms.jit(lambda x: x * p)
+    x = Tensor([3.0, 4.0], ms.float64, device=device)
+    assert f(x).dtype is ms.float64
+    p.set_dtype(ms.float16)
+    out = f(x)
+    np.testing.assert_array_equal(out.asnumpy(), [3.0, 8.0])
+    assert out.dtype is ms.float64 and p.dtype is ms.float16
+
+
+def test_copy_is_a_parameter_with_the_same_name_and_its_own_data(device):
+    p = Parameter(Tensor([1.0, 2.0], device=device), name="w", requires_grad=False)
+    c = p.copy()
+    assert isinstance(c, Parameter) and c is not p
+    assert (c.name, c.requires_grad, c.dtype, c.device) == ("w", False, p.dtype, device)
+    c[0] = 9.0
+    np.testing.assert_array_equal(p.asnumpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(c.asnumpy(), [9.0, 2.0])
 
 
 @pytest.mark.parametrize("data, exc, fragment", [

@@ -172,7 +172,7 @@ def _shape_result(position_grads, weight_grads, positions_given: bool, weights_g
     return position_grads if positions_given else weight_grads
 
 
-def _make(where: str, fn, grad_position, weights, has_aux: bool, with_value: bool):
+def _make(where: str, fn, grad_position, weights, has_aux: bool, with_value: bool, return_ids: bool = False):
     if not callable(fn):
         raise TypeError(f"For '{where}', 'fn' must be callable, but got {type(fn).__name__}.")
     positions = _check_positions(where, grad_position)
@@ -181,11 +181,16 @@ def _make(where: str, fn, grad_position, weights, has_aux: bool, with_value: boo
         raise ValueError(f"For '{where}', 'grad_position' and 'weights' can not be None at the same time.")
     if not isinstance(has_aux, bool):
         raise TypeError(f"For '{where}', 'has_aux' must be a bool, but got {type(has_aux).__name__}.")
+    check_bool(where, "return_ids", return_ids)
     single_position = isinstance(grad_position, int)
     single_weight = isinstance(weights, Parameter)
 
     def transformed(*args):
         output, pgrads, wgrads = _differentiate(where, fn, args, positions, weight_items, has_aux, None)
+        if return_ids:
+            # MindSpore's return_ids: each gradient paired with its input's position or its weight's name.
+            pgrads = pgrads if pgrads is None else tuple(zip(positions, pgrads))
+            wgrads = wgrads if wgrads is None else tuple((w.name, g) for w, g in zip(weight_items, wgrads))
         if pgrads is not None and single_position:
             pgrads = pgrads[0]
         if wgrads is not None and single_weight:
@@ -201,12 +206,14 @@ def _make(where: str, fn, grad_position, weights, has_aux: bool, with_value: boo
     return transformed
 
 
-def grad(fn, grad_position=0, weights=None, has_aux: bool = False):
+def grad(fn, grad_position=0, weights=None, has_aux: bool = False, return_ids: bool = False):
     """A function returning the gradients of ``fn`` with respect to inputs and/or weights.
 
     ``grad_position``: an int (one Tensor back), a tuple (a tuple back) or None; ``weights``: a
     Parameter, a list/tuple of them or None. Asking for both returns ``(input_grads,
-    weight_grads)``. A non-scalar output is differentiated with a sens of ones.
+    weight_grads)``. A non-scalar output is differentiated with a sens of ones. ``return_ids=True``
+    pairs each gradient with its input's position or its weight's name: ``(0, grad)``, ``('w', grad)``.
+    Also ``gpucell.ops.grad``.
 
     Transforms nest to any order: the gradient of a gradient is a second derivative.
 
@@ -216,25 +223,27 @@ def grad(fn, grad_position=0, weights=None, has_aux: bool = False):
     >>> ms.grad(ms.grad(lambda x: (x * x * x).sum()))(ms.Tensor([3.0]))
     Tensor(shape=[1], dtype=Float32, value= [ 1.80000000e+01])
     """
-    return _make("grad", fn, grad_position, weights, has_aux, with_value=False)
+    return _make("grad", fn, grad_position, weights, has_aux, with_value=False, return_ids=return_ids)
 
 
-def value_and_grad(fn, grad_position=0, weights=None, has_aux: bool = False):
-    """Like :func:`grad`, but the function returns ``(fn's output, gradients)``.
+def value_and_grad(fn, grad_position=0, weights=None, has_aux: bool = False, return_ids: bool = False):
+    """Like :func:`grad`, but the function returns ``(fn's output, gradients)``. Also
+    ``gpucell.ops.value_and_grad``.
 
     >>> import gpucell as ms
     >>> loss, g = ms.value_and_grad(lambda x: (x * x).sum())(ms.Tensor([1.0, 2.0]))
     >>> float(loss), g.asnumpy()
     (5.0, array([2., 4.], dtype=float32))
     """
-    return _make("value_and_grad", fn, grad_position, weights, has_aux, with_value=True)
+    return _make("value_and_grad", fn, grad_position, weights, has_aux, with_value=True, return_ids=return_ids)
 
 
 class GradOperation:
     """MindSpore's higher-order gradient primitive: ``GradOperation(...)(net, params)(*inputs)``.
 
     ``get_all``: gradients for every Tensor input (a tuple) instead of the first only;
-    ``get_by_list``: gradients for ``params``; both: ``(input_grads, param_grads)``.
+    ``get_by_list``: gradients for ``params``; both: ``(input_grads, param_grads)``. Without
+    ``params``, a Cell's trainable Parameters at the time of each call (MindSpore's PyNative default).
     ``sens_param``: the last input is the output's gradient (the sens) instead of ones.
     """
 
@@ -247,10 +256,15 @@ class GradOperation:
         where = "GradOperation"
         if not callable(fn):
             raise TypeError(f"For '{where}', the function must be callable, but got {type(fn).__name__}.")
+        default_weights = None
         if self.get_by_list and weights is None:
-            raise ValueError(f"For '{where}', get_by_list=True needs the weights: "
-                             f"GradOperation(get_by_list=True)(net, params).")
-        weight_items = _check_weights(where, weights) if self.get_by_list else None
+            # MindSpore (PyNative) then differentiates the network's trainable Parameters.
+            default_weights = getattr(fn, "trainable_params", None)
+            if not callable(default_weights):
+                raise ValueError(f"For '{where}', get_by_list=True needs the weights when the function is not "
+                                 f"a Cell: GradOperation(get_by_list=True)(fn, params), but got no params for "
+                                 f"{type(fn).__name__}.")
+        weight_items = _check_weights(where, weights) if self.get_by_list and weights is not None else None
 
         def after_grad(*args):
             sens = None
@@ -262,7 +276,8 @@ class GradOperation:
                 positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor)) or None
             else:
                 positions = (0,) if args else None
-            _, pgrads, wgrads = _differentiate(where, fn, args, positions, weight_items, False, sens)
+            chosen = weight_items if default_weights is None else tuple(default_weights())
+            _, pgrads, wgrads = _differentiate(where, fn, args, positions, chosen, False, sens)
             if pgrads is None:
                 pgrads = ()
             if self.get_all and self.get_by_list:

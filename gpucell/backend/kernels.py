@@ -24,6 +24,7 @@ import numpy as np
 
 from gpucell import _config, backend
 from gpucell.backend.sim._errors import RaceError
+from gpucell.dtype import BF16_NUMPY
 
 __all__ = [
     "kernel_dir", "kernel_files", "source", "register", "name_expressions", "ctype", "scalar",
@@ -35,12 +36,15 @@ COMPILE_OPTIONS: tuple[str, ...] = ("-std=c++17",)
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"[ \t]*$', re.MULTILINE)
 _PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]
 
-# C++ spelling of each NumPy dtype in name expressions; float16 is kernels/common.cuh's gc_half.
+# C++ spelling of each NumPy dtype in name expressions; float16 and bfloat16 (ml_dtypes) are
+# kernels/common.cuh's gc_half and gc_bfloat16 (2-byte structs of the raw bits).
 _CTYPES = {
     np.dtype(np.bool_): "bool", np.dtype(np.int8): "signed char", np.dtype(np.uint8): "unsigned char",
     np.dtype(np.int16): "short", np.dtype(np.int32): "int", np.dtype(np.int64): "long long",
     np.dtype(np.float16): "gc_half", np.dtype(np.float32): "float", np.dtype(np.float64): "double",
 }
+if BF16_NUMPY is not None:
+    _CTYPES[np.dtype(BF16_NUMPY)] = "gc_bfloat16"
 
 
 def kernel_dir() -> pathlib.Path:
@@ -117,12 +121,12 @@ def ctype(dtype) -> str:
 def scalar(value, dtype) -> np.generic:
     """``value`` as a kernel argument of ``dtype``.
 
-    float16 goes as its uint16 bits and bool as uint8: same bytes as ``gc_half`` and ``bool``,
-    through scalar types every launcher is sure to pass unchanged.
+    float16 and bfloat16 go as their uint16 bits and bool as uint8: same bytes as ``gc_half``,
+    ``gc_bfloat16`` and ``bool``, through scalar types every launcher is sure to pass unchanged.
     """
     dtype = np.dtype(dtype)
-    if dtype == np.float16:
-        return np.float16(value).view(np.uint16)
+    if dtype == np.float16 or (BF16_NUMPY is not None and dtype == BF16_NUMPY):
+        return np.asarray(value, dtype).view(np.uint16)[()]
     if dtype == np.bool_:
         return np.uint8(bool(value))
     return dtype.type(value)
@@ -133,6 +137,7 @@ class Launcher(Protocol):
 
     sm_count: int  # multiprocessors: tile choices aim to give each a block
     max_blocks: int  # grid-stride kernels never get more blocks than this along x
+    compute_capability: int  # 10 * major + minor (80 for sm_80): which kernels the device can run
 
     def __call__(self, filename: str, expression: str, grid: tuple[int, int, int],
                  block: tuple[int, int, int], args: Sequence) -> None: ...
@@ -190,6 +195,10 @@ class _CupyLauncher:
     def max_blocks(self) -> int:
         # 32 blocks of 256 threads per SM: enough in flight to saturate memory bandwidth.
         return 32 * self.sm_count
+
+    @property
+    def compute_capability(self) -> int:
+        return int(backend.cupy.cuda.Device().compute_capability)
 
     def module(self, filename: str):
         """The compiled RawModule of ``kernels/<filename>`` on the current device."""

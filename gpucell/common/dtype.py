@@ -10,7 +10,11 @@ from __future__ import annotations
 from gpucell.dtype import (  # noqa: F401 - re-exported
     DType,
     bool_,
+    complex64,
+    complex128,
     double,
+    dtype_to_nptype,
+    dtype_to_pytype,
     float16,
     float32,
     float64,
@@ -24,33 +28,27 @@ from gpucell.dtype import (  # noqa: F401 - re-exported
     single,
     to_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 
-__all__ = ["DType", "Type", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64",
-           "float_", "int_", "half", "single", "double", "int_type", "uint_type", "float_type", "signed_type",
-           "number_type", "all_types", "dtype_to_nptype", "pytype_to_dtype", "dtype_to_pytype"]
+__all__ = ["DType", "Type", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "float16", "float32", "float64", "complex64", "complex128", "float_", "int_", "half", "single", "double",
+           "int_type", "uint_type", "float_type", "complex_type", "signed_type", "number_type", "all_types",
+           "dtype_to_nptype", "pytype_to_dtype", "dtype_to_pytype"]
 
 Type = DType  # MindSpore's base class of dtypes
 
 int_type = (int8, int16, int32, int64)
-uint_type = (uint8,)
+uint_type = (uint8, uint16, uint32, uint64)
 float_type = (float16, float32, float64)
-signed_type = int_type + float_type
-number_type = int_type + uint_type + float_type
+complex_type = (complex64, complex128)
+signed_type = int_type + float_type + complex_type
+number_type = int_type + uint_type + float_type + complex_type
 all_types = (bool_,) + number_type
-
-
-def dtype_to_nptype(type_):
-    """The NumPy scalar type of a gpucell dtype (``int32`` -> ``numpy.int32``)."""
-    return to_dtype(type_, "dtype_to_nptype").numpy.type
 
 
 def pytype_to_dtype(obj) -> DType:
     """The gpucell dtype of a NumPy dtype or type, a Python type (``int`` is Int64) or a dtype."""
     return to_dtype(obj, "pytype_to_dtype")
-
-
-def dtype_to_pytype(type_):
-    """The Python type holding values of a gpucell dtype: bool, int or float."""
-    kind = to_dtype(type_, "dtype_to_pytype").numpy.kind
-    return bool if kind == "b" else (float if kind == "f" else int)

@@ -1,14 +1,16 @@
-"""All-reduce and broadcast of host (NumPy) arrays over MPI, in place on contiguous buffers.
+"""All-reduce and broadcast in place on contiguous buffers: NumPy arrays over MPI, GPU arrays over NCCL.
 
 MPI's buffer interface (``Allreduce(MPI.IN_PLACE, buf)``) works on the array's memory directly: no
 pickling, one call per buffer, so callers flatten many small arrays into one bucket first. GPU arrays
-go through NCCL (``cupy.cuda.nccl``), which is not built yet.
+go through NCCL (``communication/nccl.py``) on the current stream when ``init`` chose the 'nccl'
+backend; under 'mpi' they are staged through host memory (a synchronizing copy: never captured).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from gpucell import backend
 from gpucell.communication import management
 
 __all__ = ["all_reduce", "broadcast", "ReduceOp"]
@@ -19,16 +21,28 @@ class ReduceOp:
     MEAN = "mean"
 
 
-def _check_buffer(where: str, array) -> np.ndarray:
-    if not isinstance(array, np.ndarray):
-        raise NotImplementedError(
-            f"For '{where}', collectives on GPU arrays need the NCCL path (cupy.cuda.nccl), which is not "
-            f"built yet (issue 15); got {type(array).__module__}.{type(array).__name__}. Train data parallel "
-            f"on the CPU (set_context(device_target='CPU')) for now.")
-    if not array.flags.c_contiguous or not array.flags.writeable:
+def _check_buffer(where: str, array):
+    if not isinstance(array, np.ndarray) and not backend.is_gpu_array(array):
+        raise TypeError(f"For '{where}', the buffer must be a NumPy or GPU array, but got "
+                        f"{type(array).__module__}.{type(array).__name__}.")
+    writeable = array.flags.writeable if isinstance(array, np.ndarray) else True
+    if not array.flags.c_contiguous or not writeable:
         raise ValueError(f"For '{where}', the buffer must be a writeable C-contiguous array, got flags "
-                         f"c_contiguous={array.flags.c_contiguous}, writeable={array.flags.writeable}.")
+                         f"c_contiguous={array.flags.c_contiguous}, writeable={writeable}.")
     return array
+
+
+def uses_nccl(array) -> bool:
+    """Whether a collective on ``array`` runs on NCCL (a GPU array under the 'nccl' backend): it is
+    then queued on the current stream and can be captured into a CUDA graph."""
+    return not isinstance(array, np.ndarray) and management.GlobalComm.BACKEND == "nccl"
+
+
+def _through_host(array, collective) -> None:
+    """``collective(host_copy)`` for a GPU array under the 'mpi' backend, the result copied back."""
+    host = backend.to_host(array)
+    collective(host)
+    array[...] = backend.cupy.asarray(host)
 
 
 def all_reduce(array: np.ndarray, op: str = ReduceOp.SUM) -> np.ndarray:
@@ -37,10 +51,17 @@ def all_reduce(array: np.ndarray, op: str = ReduceOp.SUM) -> np.ndarray:
         raise ValueError(f"For 'all_reduce', 'op' must be 'sum' or 'mean', but got {op!r}.")
     _check_buffer("all_reduce", array)
     comm = management.world_comm()
-    if comm is not None and comm.Get_size() > 1:
-        from mpi4py import MPI
+    if uses_nccl(array):
+        from gpucell.communication import nccl
 
-        comm.Allreduce(MPI.IN_PLACE, array, op=MPI.SUM)
+        nccl.all_reduce(array)
+    elif comm is not None and comm.Get_size() > 1:
+        if isinstance(array, np.ndarray):
+            from mpi4py import MPI
+
+            comm.Allreduce(MPI.IN_PLACE, array, op=MPI.SUM)
+        else:
+            _through_host(array, lambda host: all_reduce(host, ReduceOp.SUM))
     if op == ReduceOp.MEAN:
         array /= management.get_group_size()
     return array
@@ -55,7 +76,14 @@ def broadcast(array: np.ndarray, root: int = 0, check: bool = True) -> np.ndarra
         return array
     if check:
         check_same(comm, (array.shape, array.dtype.str), "broadcast")
-    comm.Bcast(array, root=root)
+    if uses_nccl(array):
+        from gpucell.communication import nccl
+
+        nccl.broadcast(array, root)
+    elif isinstance(array, np.ndarray):
+        comm.Bcast(array, root=root)
+    else:
+        _through_host(array, lambda host: comm.Bcast(host, root=root))
     return array
 
 

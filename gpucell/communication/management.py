@@ -16,6 +16,8 @@ without mpi4py, so the same script runs on one process unchanged. mpi4py is impo
 from __future__ import annotations
 
 import os
+import sys
+import traceback
 
 __all__ = ["GlobalComm", "init", "release", "get_rank", "get_group_size", "get_local_rank",
            "get_local_rank_size", "MPI_INSTALL_HINT"]
@@ -89,12 +91,43 @@ def init(backend_name: str | None = None) -> None:
     GlobalComm.BACKEND = name
     GlobalComm.WORLD_COMM_GROUP = f"{name}_world_group"
     GlobalComm.INITED = True
+    if _World.size > 1:
+        _install_abort_hook()
     if name == "nccl" and backend.get_device() == "GPU" and _World.local_size > 1:
         backend.use_device_id(_World.local_rank)  # one GPU per process on a node
 
 
+def _install_abort_hook() -> None:
+    """An uncaught exception on one rank aborts the whole world: the other ranks would otherwise wait
+    forever in their next collective. The failing rank's traceback is printed first."""
+    if _Hook.previous is not None:
+        return
+    _Hook.previous = sys.excepthook
+
+    def abort_world(kind, value, tb) -> None:
+        rank, size = _World.rank, _World.size
+        sys.stderr.write(f"gpucell.communication: rank {rank} of {size} failed with an uncaught exception; "
+                         f"aborting all ranks (MPI_Abort).\n")
+        traceback.print_exception(kind, value, tb, file=sys.stderr)
+        sys.stderr.flush()
+        comm = _World.comm
+        if comm is not None:
+            comm.Abort(1)
+
+    sys.excepthook = abort_world
+
+
+class _Hook:
+    previous = None  # sys.excepthook before init installed the abort hook
+
+
 def release() -> None:
     """Leaves the process group. MPI itself is finalized by mpi4py when the process exits."""
+    from gpucell.communication import nccl
+
+    nccl.reset()
+    if _Hook.previous is not None:
+        sys.excepthook, _Hook.previous = _Hook.previous, None
     if _World.local is not None:
         _World.local.Free()
     _World.comm = _World.local = None
@@ -132,6 +165,11 @@ def get_local_rank_size(group: str | None = None) -> int:
     """The number of processes on this node."""
     _check("get_local_rank_size", group)
     return _World.local_size
+
+
+def is_rank_zero() -> bool:
+    """Whether this process logs and saves: rank 0 of the world, or any process before ``init``."""
+    return not GlobalComm.INITED or _World.rank == 0
 
 
 def world_comm():

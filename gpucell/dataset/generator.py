@@ -42,6 +42,7 @@ from gpucell.dataset.pipeline import (
     max_rowsize_check,
     none_only,
 )
+from gpucell.dataset.samplers import DistributedSampler, check_shards
 from gpucell.random import get_seed
 
 __all__ = ["GeneratorDataset"]
@@ -69,8 +70,9 @@ class GeneratorDataset(Dataset):
     a random-accessible source. ``num_samples``: at most that many rows per epoch. ``column_types``:
     a list of gpucell dtypes each row's columns must have. ``seed`` (gpucell's): the shuffle seed,
     by default ``gpucell.get_seed()`` when the dataset is made. ``python_multiprocessing`` and
-    ``max_rowsize`` are accepted; workers are threads. ``schema``, ``sampler``, ``num_shards`` and
-    ``shard_id`` are not supported (NotImplementedError).
+    ``max_rowsize`` are accepted; workers are threads. ``num_shards`` / ``shard_id`` read one shard
+    of a random-accessible source, as ``sampler=DistributedSampler(num_shards, shard_id)`` does (the
+    only sampler supported). ``schema`` is not supported (NotImplementedError).
     """
 
     def __init__(self, source, column_names=None, column_types=None, schema=None, num_samples=None,
@@ -93,9 +95,6 @@ class GeneratorDataset(Dataset):
                             f"or a random-accessible object (with __getitem__ and __len__), but got "
                             f"{type(source).__name__}.")
         for arg, value, why in (("schema", schema, "name the columns with 'column_names'"),
-                                ("sampler", sampler, "use 'shuffle' and 'num_samples'"),
-                                ("num_shards", num_shards, "no dataset sharding yet"),
-                                ("shard_id", shard_id, "no dataset sharding yet"),
                                 ("batch_sampler", batch_sampler, "use .batch()"),
                                 ("collate_fn", collate_fn, "use .map() after .batch()")):
             none_only(_WHERE, arg, why)(value)
@@ -123,13 +122,39 @@ class GeneratorDataset(Dataset):
         self._seed = get_seed() if seed is None else check_int(_WHERE, "seed", seed, 0, 2 ** 64 - 1)
         self.source = source
         self._counted: int | None = None
+        self._sampler = self._make_sampler(sampler, num_shards, shard_id, shuffle)
+
+    def _make_sampler(self, sampler, num_shards, shard_id, shuffle) -> DistributedSampler | None:
+        """The DistributedSampler given, or made from ``num_shards`` / ``shard_id`` (MindSpore's rules:
+        not both, and not with ``shuffle``; a random-accessible source)."""
+        shards = check_shards(_WHERE, num_shards, shard_id)
+        if sampler is None and shards is None:
+            return None
+        if sampler is not None and not isinstance(sampler, DistributedSampler):
+            raise NotImplementedError(f"For '{_WHERE}', 'sampler' supports gpucell.dataset.DistributedSampler "
+                                      f"only (use 'shuffle' and 'num_samples' otherwise), but got "
+                                      f"{type(sampler).__name__}.")
+        if sampler is not None and shards is not None:
+            raise ValueError(f"For '{_WHERE}', 'sampler' and 'num_shards'/'shard_id' cannot both be given.")
+        if sampler is not None and shuffle is not None:
+            raise ValueError(f"For '{_WHERE}', 'sampler' and 'shuffle' cannot both be given (the sampler "
+                             f"shuffles).")
+        if self._kind != "random":
+            raise ValueError(f"For '{_WHERE}', sharding needs a random-accessible 'source' (with __getitem__ and "
+                             f"__len__), but got an {self._kind} {type(self.source).__name__}.")
+        if sampler is None:
+            sampler = DistributedSampler(*shards, shuffle=self._shuffle, num_samples=self._num_samples,
+                                         seed=self._seed)
+        return sampler
 
     # -- sizes ---------------------------------------------------------------------------------
     def get_col_names(self) -> list[str]:
         return list(self._names)
 
     def _size(self) -> int | None:
-        if hasattr(self.source, "__len__"):
+        if self._sampler is not None:
+            n = self._sampler.get_num_samples(len(self.source))
+        elif hasattr(self.source, "__len__"):
             n = len(self.source)
         elif self._counted is not None:
             n = self._counted
@@ -140,6 +165,11 @@ class GeneratorDataset(Dataset):
     # -- rows ----------------------------------------------------------------------------------
     def _items(self, epoch: int) -> Iterator:
         """The source's raw rows for ``epoch`` (random access: in the epoch's order)."""
+        if self._sampler is not None:
+            order = self._sampler.indices(len(self.source), epoch)
+            if self._num_samples is not None:
+                order = order[:self._num_samples]
+            return in_order(self.source.__getitem__, (int(i) for i in order), self._workers)
         if self._kind == "random":
             n = len(self.source)
             order = (np.random.default_rng([self._seed, epoch]).permutation(n) if self._shuffle

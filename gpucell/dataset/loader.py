@@ -21,6 +21,7 @@ import numpy as np
 from gpucell import backend
 from gpucell import dtype as _dt
 from gpucell.dataset.pipeline import Iterators, LoaderSource
+from gpucell.dataset.samplers import DistributedSampler, check_shards
 from gpucell.random import get_seed
 from gpucell.tensor import Tensor, from_numpy
 
@@ -76,15 +77,18 @@ class ArrayLoader(Iterators):
     tuple of Tensors per batch. With ``shuffle``, epoch ``e`` uses the permutation drawn from
     ``(seed, e)``, so a run is reproducible and every epoch has a new order; ``seed`` defaults to
     ``gpucell.get_seed()``. ``drop_last`` drops a final short batch. ``batch_size=None`` yields single
-    samples without a batch dimension. On the GPU the next batch is copied to the device on a side
-    stream while the current step runs (``prefetch``); the consuming stream waits on an event.
+    samples without a batch dimension. ``num_shards`` / ``shard_id``: this process's shard of every
+    epoch, as ``DistributedSampler`` takes it (equal shards, the last rows wrapping around). On the
+    GPU the next batch is copied to the device on a side stream while the current step runs
+    (``prefetch``); the consuming stream waits on an event.
     """
 
     def __init__(self, data, batch_size: int | None = 32, shuffle: bool = False, seed: int | None = None,
                  drop_last: bool = False, column_names=None, device: str | None = None,
-                 prefetch: bool = True):
+                 prefetch: bool = True, num_shards: int | None = None, shard_id: int | None = None):
         where = type(self).__name__
         self._arrays, self._names = _columns(data, column_names, where)
+        self._shards = check_shards(where, num_shards, shard_id)
         self._setup(where, batch_size, shuffle, seed, drop_last, device, prefetch)
 
     def _setup(self, where, batch_size, shuffle, seed, drop_last, device, prefetch) -> None:
@@ -101,9 +105,17 @@ class ArrayLoader(Iterators):
                              f"no batch of the {self.num_samples} samples.")
 
     # -- sizes ---------------------------------------------------------------------------------
+    def _sampler(self) -> DistributedSampler | None:
+        if self._shards is None or isinstance(self._shards, DistributedSampler):
+            return self._shards  # none, or the sampler NumpySlicesDataset was given
+        return DistributedSampler(*self._shards, shuffle=self._shuffle, seed=self._seed)
+
     @property
     def num_samples(self) -> int:
-        return len(self._arrays[0])
+        """Samples per epoch: all of them, or this shard's (``num_shards`` / ``shard_id``)."""
+        sampler = self._sampler()
+        rows = len(self._arrays[0])
+        return rows if sampler is None else sampler.get_num_samples(rows)
 
     def __len__(self) -> int:
         return self.get_dataset_size()
@@ -152,7 +164,11 @@ class ArrayLoader(Iterators):
 
     # -- iteration -----------------------------------------------------------------------------
     def order(self, epoch: int) -> np.ndarray:
-        """The sample order of ``epoch``: a permutation from ``(seed, epoch)``, or 0..n-1."""
+        """The sample order of ``epoch``: a permutation from ``(seed, epoch)``, or 0..n-1; with shards,
+        this shard's part of it (gpucell.dataset.DistributedSampler)."""
+        sampler = self._sampler()
+        if sampler is not None:
+            return sampler.indices(len(self._arrays[0]), epoch)
         if not self._shuffle:
             return np.arange(self.num_samples)
         return np.random.default_rng([self._seed, epoch]).permutation(self.num_samples)
@@ -224,11 +240,22 @@ class NumpySlicesDataset(ArrayLoader):
     """
 
     def __init__(self, data, column_names=None, num_samples=None, num_parallel_workers=None,
-                 shuffle: bool | None = None, seed: int | None = None, device: str | None = None):
-        arrays, names = _columns(data, column_names, "NumpySlicesDataset")
+                 shuffle: bool | None = None, sampler=None, num_shards=None, shard_id=None, *,
+                 seed: int | None = None, device: str | None = None):
+        where = "NumpySlicesDataset"
+        arrays, names = _columns(data, column_names, where)
         if num_samples is not None:
-            count = _check_int("NumpySlicesDataset", "num_samples", num_samples, 1)
+            count = _check_int(where, "num_samples", num_samples, 1)
             arrays = [a[:count] for a in arrays]
         self._arrays, self._names = arrays, names
+        self._shards = check_shards(where, num_shards, shard_id)
+        if sampler is not None:  # MindSpore's rules: a sampler alone, and it decides the shuffling
+            if not isinstance(sampler, DistributedSampler):
+                raise NotImplementedError(f"For '{where}', 'sampler' supports gpucell.dataset.DistributedSampler "
+                                          f"only, but got {type(sampler).__name__}.")
+            if self._shards is not None or shuffle is not None:
+                raise ValueError(f"For '{where}', 'sampler' cannot be given with 'num_shards'/'shard_id' or "
+                                 f"'shuffle'.")
+            self._shards, shuffle, seed = sampler, sampler.shuffle, sampler.seed
         self._setup("NumpySlicesDataset", None, True if shuffle is None else shuffle, seed, False,
                     device, True)

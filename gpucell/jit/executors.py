@@ -47,6 +47,8 @@ class ReplayExecutor:
     measures buffers within noise of fresh arrays for the MLP steps (0.96x to 1.09x across runs;
     NumPy's allocator already recycles the blocks), and fresh arrays need no per-thread buffer
     sets for concurrent calls and never hand a caller an output that the next call overwrites.
+    Each temporary is dropped after its last use (``Plan.dead``, see ``liveness.py``), as eager
+    execution drops it, so the allocator recycles its blocks within the call.
     """
 
     kind = "replay"
@@ -56,9 +58,10 @@ class ReplayExecutor:
         self.plan = plan
 
     def __call__(self, arg_arrays: list):
-        env = self.plan.initial_env(arg_arrays)
-        run_steps(self.plan.steps, env)
-        return self.plan.build_output(env, copy=False)
+        plan = self.plan
+        env = plan.initial_env(arg_arrays)
+        run_steps(plan.steps, env, plan.dead)
+        return plan.build_output(env, copy=False)
 
     def held_bytes(self) -> int:
         return self.plan.held_bytes()

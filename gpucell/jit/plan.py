@@ -8,10 +8,13 @@ still in the same phase.
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 
 from gpucell.jit.donation import donate
 from gpucell.jit.fusion import fuse
+from gpucell.jit.liveness import dead_after
 from gpucell.jit.tracer import ARG, CONST, PARAM, TEMP, Step, Tracer
 from gpucell.nn.cell import structure
 from gpucell.ops._dispatch import wrap
@@ -57,10 +60,13 @@ class Plan:
         # a rewrite must not merge steps of two streams); on one stream the syncs order nothing.
         self.n_streams = tracer.n_streams
         self.syncs = tuple(tracer.syncs) if self.n_streams > 1 else ()
+        returned = self._output_slots(self.output)
         if self.n_streams == 1:
-            returned = self._output_slots(self.output)
             self.steps = fuse(self.steps, returned, dict(self.const_slots))
             self.steps = donate(self.steps, returned, tracer.kinds)
+        # Per step, the temporaries a step-by-step replay drops after it (liveness.py); in trace
+        # order, which is also the order a CPU replay of a multi-stream plan runs its steps in.
+        self.dead = dead_after(self.steps, returned, tracer.kinds)
         self.executor = None  # set by the cache: executors.make_executor(plan)
 
     def _output_slots(self, value) -> list:
@@ -138,19 +144,20 @@ class Plan:
         return sum(getattr(v, "nbytes", 0) for _, v in self.const_slots)
 
 
-def run_steps(steps, env: list) -> None:
-    """Runs ``steps`` over ``env`` in order, writing each result into its slot."""
-    for step in steps:
+def run_steps(steps, env: list, dead=None) -> None:
+    """Runs ``steps`` over ``env`` in order, writing each result into its slot; with ``dead``
+    (``Plan.dead``), clears after each step the slots nothing reads any more."""
+    for step, drop in zip(steps, dead if dead is not None else repeat(())):
         args = [env[i] for i in step.ins]
         if step.casts is not None:
             args = [a if c is None else a.astype(c) for a, c in zip(args, step.casts)]
         result = step.fn(*args, **step.attrs)
         outs = step.outs
-        if outs is None:
-            continue
         if type(outs) is int:
             # NumPy returns 0-d results as scalars; apply() makes them arrays, so must a replay.
             env[outs] = np.asarray(result) if isinstance(result, np.generic) else result
-        else:
+        elif outs is not None:  # None: the step wrote in place
             for slot, value in zip(outs, result):
                 env[slot] = np.asarray(value) if isinstance(value, np.generic) else value
+        for slot in drop:
+            env[slot] = None

@@ -130,10 +130,12 @@ class Tracer:
         first = next((x for x in inputs if isinstance(x, Tensor)), None)
         if first is None:
             first = outputs[0] if op.multi_output else outputs
-        fn = op.cpu if isinstance(first._data, np.ndarray) else op.gpu
+        on_cpu = isinstance(first._data, np.ndarray)
+        fn = op.cpu if on_cpu else op.gpu
         casts = promotion_casts(op, inputs)
-        if _BF16 is not None and (any(isinstance(x, Tensor) and x._data.dtype is _BF16 for x in inputs)
-                                  or (casts is not None and _BF16 in casts)):
+        if _BF16 is not None and (on_cpu or not op.bfloat16_native) and (
+                any(isinstance(x, Tensor) and x._data.dtype is _BF16 for x in inputs)
+                or (casts is not None and _BF16 in casts)):
             fn = bfloat16_forward(fn, op)  # as apply runs it: in float32, rounded back
         if op.multi_output:
             outs = tuple(self._output_slot(o._data) for o in outputs)

@@ -13,26 +13,55 @@ from gpucell.nn.dynamic_lr import (
 )
 from gpucell.nn.layer import (
     GELU,
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
     AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv1d,
+    Conv1dTranspose,
     Conv2d,
+    Conv2dTranspose,
     Dense,
     Dropout,
     Dropout2d,
     Embedding,
     Flatten,
+    GroupNorm,
     Identity,
+    InstanceNorm2d,
     LayerNorm,
     LogSoftmax,
+    MaxPool1d,
     MaxPool2d,
+    Pad,
     ReLU,
     Sigmoid,
     SiLU,
     Softmax,
     Tanh,
+    Upsample,
     get_activation,
 )
+from gpucell.nn.layer.activation import (
+    ELU,
+    HSigmoid,
+    HSwish,
+    LeakyReLU,
+    Mish,
+    PReLU,
+    Softplus,
+    Softsign,
+    Tanhshrink,
+)
+from gpucell.nn.layer.attention import MultiheadAttention
+from gpucell.nn.layer.rnn_cells import GRUCell, LSTMCell, RNNCell
+from gpucell.nn.layer.rnns import GRU, LSTM, RNN
+from gpucell.nn.layer.transformer import TransformerEncoder, TransformerEncoderLayer
+from gpucell.nn.layer.transformer_decoder import Transformer, TransformerDecoder, TransformerDecoderLayer
 from gpucell.nn.learning_rate_schedule import (
     CosineDecayLR,
     ExponentialDecayLR,
@@ -43,14 +72,38 @@ from gpucell.nn.learning_rate_schedule import (
     WarmUpLR,
 )
 from gpucell.nn.loss import (
+    BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    DiceLoss,
+    FocalLoss,
+    HuberLoss,
+    KLDivLoss,
     L1Loss,
     LossBase,
+    MarginRankingLoss,
     MSELoss,
+    MultiClassDiceLoss,
+    NLLLoss,
+    SmoothL1Loss,
     SoftmaxCrossEntropyWithLogits,
 )
-from gpucell.nn.optim import SGD, Adam, AdamW, AdamWeightDecay, Momentum, Optimizer
+from gpucell.nn.optim import (
+    FTRL,
+    LARS,
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    AdamW,
+    AdamWeightDecay,
+    Lamb,
+    Momentum,
+    Optimizer,
+    ParameterUpdate,
+    RMSProp,
+)
 from gpucell.nn.wrap import (
     DistributedGradReducer,
     DynamicLossScaleUpdateCell,
@@ -63,7 +116,8 @@ from gpucell.nn.wrap import (
 
 __all__ = [
     "Cell", "HookHandle", "CellList", "SequentialCell", "Optimizer", "SGD", "Momentum", "Adam",
-    "AdamWeightDecay", "AdamW", "LearningRateSchedule", "ExponentialDecayLR", "NaturalExpDecayLR",
+    "AdamWeightDecay", "AdamW", "RMSProp", "Adagrad", "Adadelta", "Lamb", "LARS", "FTRL", "ParameterUpdate",
+    "LearningRateSchedule", "ExponentialDecayLR", "NaturalExpDecayLR",
     "InverseDecayLR", "CosineDecayLR", "PolynomialDecayLR", "WarmUpLR", "piecewise_constant_lr",
     "exponential_decay_lr", "natural_exp_decay_lr", "inverse_decay_lr", "cosine_decay_lr",
     "polynomial_decay_lr", "warmup_lr", "WithLossCell", "WithEvalCell", "TrainOneStepCell",
@@ -71,6 +125,15 @@ __all__ = [
     "DistributedGradReducer",
     "ReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax", "LogSoftmax", "get_activation", "Dropout",
     "Dropout2d", "Flatten", "Identity", "Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Conv1d", "Conv2dTranspose", "Conv1dTranspose", "AvgPool1d", "MaxPool1d", "AdaptiveAvgPool2d", "Pad",
+    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "Upsample", "GroupNorm", "InstanceNorm2d",
     "LayerNorm", "Embedding", "LossBase", "MSELoss", "L1Loss", "SoftmaxCrossEntropyWithLogits",
     "CrossEntropyLoss", "BCEWithLogitsLoss",
+    "LeakyReLU", "PReLU", "ELU", "Mish", "HSwish", "HSigmoid", "Softplus", "Softsign", "Tanhshrink",
+    "BCELoss", "NLLLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "FocalLoss", "DiceLoss", "MultiClassDiceLoss",
+    "CosineEmbeddingLoss", "MarginRankingLoss",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "MultiheadAttention", "TransformerEncoder", "TransformerEncoderLayer",
+    "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
 ]

@@ -127,6 +127,8 @@ class Cell:
             for param in value:
                 self._params[param.name] = param
             self._params_list[name] = value
+        elif isinstance(value, Tensor) and self.__dict__.get("_params", {}).get(name) is not None:
+            _write_into_parameter(self._params[name], value)
         elif "_params" in self.__dict__ and (name in self._params or name in self._cells):
             if value is not None:
                 kind = "Parameter" if name in self._params else "Cell"
@@ -236,6 +238,16 @@ class Cell:
         """An OrderedDict of Parameter name to Parameter."""
         return OrderedDict((p.name, p) for p in self.get_parameters(expand=recurse))
 
+    def check_names(self) -> None:
+        """ValueError if two different Parameters of this Cell (children included) share a name, as
+        MindSpore checks before it compiles; optimizers and ``ParameterTuple`` refuse them too."""
+        seen: dict[str, Parameter] = {}
+        for path, param in self.parameters_and_names():
+            if param.name in seen:
+                raise ValueError(f"The value of {path} is {param!r}, its name '{param.name}' already exists. "
+                                 f"Please set a unique name for the parameter.")
+            seen[param.name] = param
+
     def cells_and_names(self, cells: set | None = None, name_prefix: str = "") \
             -> Iterator[tuple[str, Cell]]:
         """Yields ``('', self)`` (or ``name_prefix``) and then every descendant with its path."""
@@ -323,6 +335,8 @@ class Cell:
                                   f"subclass must define construct(self, ...).")
 
     def __call__(self, *inputs, **kwargs):
+        if "_declared_inputs" in self.__dict__:
+            _check_declared_inputs(self, inputs)
         if call_observers.graph_call is not None:
             return call_observers.graph_call(self, inputs, kwargs)
         if call_observers.observers:
@@ -403,6 +417,33 @@ class Cell:
             output = _amp_value(output, _dt.float32)
         return output
 
+    def set_inputs(self, *inputs) -> None:
+        """Declares the inputs of this Cell, as MindSpore's dynamic-shape API: each a Tensor, or a
+        placeholder ``Tensor(shape=[None, 3], dtype=ms.float32)`` whose None dims may vary. Every
+        later call is checked against it (count, rank, fixed dims: ValueError; dtype: TypeError).
+
+        gpucell compiles no symbolic shapes: a jitted call is keyed by its concrete shapes
+        (gpucell.jit), so each size a dynamic dim takes gets its own plan (and CUDA graph), traced
+        on its first call and replayed after.
+
+        >>> import gpucell as ms
+        >>> from gpucell import nn
+        >>> net = nn.Dense(3, 2)
+        >>> net.set_inputs(ms.Tensor(shape=[None, 3], dtype=ms.float32))
+        >>> net(ms.ops.ones((5, 3), ms.float32)).shape
+        (5, 2)
+        """
+        for i, x in enumerate(inputs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"For 'set_inputs', every input must be a Tensor (a placeholder such as "
+                                f"Tensor(shape=[None, 3], dtype=ms.float32) for a dynamic shape), but input {i} "
+                                f"is {type(x).__name__}.")
+        self.__dict__["_declared_inputs"] = tuple(inputs)
+
+    def get_inputs(self) -> tuple | None:
+        """The inputs given to ``set_inputs`` (None if it was never called)."""
+        return self.__dict__.get("_declared_inputs")
+
     def to_float(self, dst_type) -> Cell:
         """As MindSpore: this Cell and its sub-Cells run in ``dst_type`` (float16, bfloat16 or
         float32): their float inputs and Parameters are cast to it before construct. The Parameters
@@ -469,6 +510,36 @@ class Cell:
             body = repr(cell).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def _check_declared_inputs(cell: Cell, inputs: tuple) -> None:
+    """The inputs of a call against those of ``set_inputs``: a -1 (None) dim matches any size."""
+    declared = cell.__dict__["_declared_inputs"]
+    where = f"For '{type(cell).__name__}' with set_inputs"
+    if len(inputs) != len(declared):
+        raise ValueError(f"{where}, the call needs {len(declared)} inputs, but got {len(inputs)}.")
+    for i, (x, want) in enumerate(zip(inputs, declared)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}, input {i} must be a Tensor, but got {type(x).__name__}.")
+        if x.dtype is not want.dtype:
+            raise TypeError(f"{where}, input {i} must be {want.dtype}, but got {x.dtype}.")
+        shape = x.shape
+        if len(shape) != len(want.shape) or any(w not in (-1, d) for w, d in zip(want.shape, shape)):
+            raise ValueError(f"{where}, input {i} must have shape {list(want.shape)} (-1: any size), but "
+                             f"got {list(shape)}.")
+
+
+def _write_into_parameter(param: Parameter, value: Tensor) -> None:
+    """``cell.p = tensor`` where ``p`` is a Parameter writes the tensor's data into it, as MindSpore's
+    Cell does (``set_data``: same shape, an implicit cast only). Through ``ops.assign``, an op, so a
+    jitted construct records the write and every replay repeats it."""
+    from gpucell.ops.assign import assign
+
+    param._check_incoming(value)
+    if value.device != param.device:
+        param.set_data(value)  # a host<->device copy: eager only, as any transfer
+        return
+    assign(param, value)
 
 
 def _FLOAT_TYPES():

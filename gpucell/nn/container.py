@@ -169,15 +169,25 @@ class CellList(_IndexedCells):
         self._rebuild(cells)
 
     def insert(self, index: int, cell: Cell) -> None:
-        """Inserts ``cell`` before position ``index``."""
+        """Inserts ``cell`` before position ``index`` (an int; past either end: at that end)."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"For '{self._kind}', the index to insert at must be an int, but got "
+                            f"{index!r:.60} of type '{type(index).__name__}'.")
         entries = self._entries()
         entries.insert(index, _check_cell(cell, self._kind, index))
         self._rebuild(entries)
 
     def extend(self, cells) -> CellList:
-        """Appends every Cell of ``cells``."""
+        """Appends every Cell of ``cells`` (a list or tuple of Cells, or another CellList)."""
+        if not isinstance(cells, (list, tuple, CellList)):
+            raise TypeError(f"For '{self._kind}', the new cells wanted to append should be instance of list, "
+                            f"but got {type(cells).__name__}.")
         cells = list(cells)
         for i, cell in enumerate(cells):
             _check_cell(cell, self._kind, i)
         self._rebuild(self._entries() + cells)
         return self
+
+    def __iadd__(self, cells) -> CellList:
+        """``cell_list += [cell, ...]``: extend in place, as MindSpore's CellList."""
+        return self.extend(cells)

@@ -6,10 +6,24 @@ import types as _types
 
 from gpucell.ops import array as _array
 from gpucell.ops.activation import gelu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from gpucell.ops.activation_extra import (
+    elu,
+    hardsigmoid,
+    hardswish,
+    leaky_relu,
+    mish,
+    prelu,
+    softplus,
+    softsign,
+)
+from gpucell.ops.adaptive_pooling import adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool2d
 from gpucell.ops.arithmetic import abs, add, div, floor_divide, mod, mul, neg, pow, sub
 from gpucell.ops.array import depend, nonzero, rank, size
+from gpucell.ops.array_extra import chunk
 from gpucell.ops.assign import assign, assign_add, assign_sub
+from gpucell.ops.attention import bmm, masked_fill, swapaxes, tril, triu
 from gpucell.ops.batch_norm import batch_norm
+from gpucell.ops.bernoulli import bernoulli
 from gpucell.ops.clip import clip_by_global_norm, clip_by_value
 from gpucell.ops.comparison import (
     equal,
@@ -27,9 +41,12 @@ from gpucell.ops.comparison import (
     lt,
     not_equal,
 )
-from gpucell.ops.conv import conv2d
+from gpucell.ops.complex_parts import conj, imag, real
+from gpucell.ops.conv import conv1d, conv2d
 from gpucell.ops.conversion import cast, copy, stop_gradient
 from gpucell.ops.creation import arange, fill, full, full_like, ones, ones_like, zeros, zeros_like
+from gpucell.ops.creation_extra import eye, linspace
+from gpucell.ops.cumulative import cumsum
 from gpucell.ops.dense import dense
 from gpucell.ops.dropout import dropout, dropout2d
 from gpucell.ops.elementwise import clamp, clip, exp, log, maximum, minimum, rsqrt, sign, sqrt, square
@@ -37,11 +54,22 @@ from gpucell.ops.embedding import embedding
 from gpucell.ops.layer_norm import layer_norm
 from gpucell.ops.linalg import bias_add, matmul
 from gpucell.ops.loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss
+from gpucell.ops.loss_extra import (
+    binary_cross_entropy,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from gpucell.ops.math_extra import ceil, cos, erf, floor, isinf, isnan, log1p, reciprocal, round, sin
 from gpucell.ops.one_hot import one_hot
-from gpucell.ops.pooling import avg_pool2d, max_pool2d
+from gpucell.ops.padding import pad
+from gpucell.ops.pooling import avg_pool1d, avg_pool2d, max_pool2d
 from gpucell.ops.primitives import (
     Abs,
     Add,
+    Argmax,
     Assign,
     BatchMatMul,
     BiasAdd,
@@ -82,6 +110,7 @@ from gpucell.ops.primitives import (
     ReduceMax,
     ReduceMean,
     ReduceMin,
+    ReduceProd,
     ReduceSum,
     ReLU,
     Reshape,
@@ -107,6 +136,8 @@ from gpucell.ops.primitives import (
 )
 from gpucell.ops.random_ops import normal, rand, rand_like, randint, randn, randn_like, standard_normal, uniform
 from gpucell.ops.reduction import amax, amin, argmax, argmin, max, mean, min, sum
+from gpucell.ops.reduction_extra import logsumexp, norm, prod
+from gpucell.ops.resample import adaptive_avg_pool2d, interpolate
 from gpucell.ops.selection import select, where
 from gpucell.ops.shape import (
     broadcast_to,
@@ -124,6 +155,7 @@ from gpucell.ops.shape import (
     transpose,
     unsqueeze,
 )
+from gpucell.ops.sorting import argsort, gather_elements, sort, topk
 from gpucell.ops.statistics import std, var
 
 # MindSpore's names for the floored remainder (NumPy's: the sign of the divisor).
@@ -144,6 +176,8 @@ __all__ = [
     "abs", "add", "div", "floor_divide", "mod", "mul", "neg", "pow", "sub",
     "exp", "log", "sqrt", "rsqrt", "square", "sign", "maximum", "minimum", "clamp", "clip",
     "relu", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
+    "leaky_relu", "prelu", "elu", "mish", "hardswish", "hardsigmoid", "softplus", "softsign",
+    "binary_cross_entropy", "nll_loss", "smooth_l1_loss", "huber_loss", "kl_div", "margin_ranking_loss",
     "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin",
     "reshape", "transpose", "permute", "expand_dims", "squeeze", "flatten", "broadcast_to", "tile",
     "concat", "cat", "stack", "split", "gather",
@@ -158,6 +192,8 @@ __all__ = [
     "Square", "Transpose", "Reshape", "ExpandDims", "Squeeze", "Concat", "Stack", "Tile", "Gather",
     "StopGradient", "BiasAdd", "GradOperation",
     "dense", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding",
+    "conv1d", "pad", "avg_pool1d", "adaptive_avg_pool2d", "interpolate",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "clip_by_global_norm",
     "clip_by_value", "one_hot", "randn", "rand", "uniform", "standard_normal", "normal", "shape", "rank",
     "size", "depend", "nonzero", "var", "std", "floor_mod", "remainder", "unsqueeze", "rand_like", "randn_like",
@@ -165,13 +201,19 @@ __all__ = [
     "GreaterEqual", "LessEqual", "NotEqual", "LogicalAnd", "LogicalOr", "LogicalNot", "Maximum", "Minimum",
     "Abs", "Pow", "Sign", "Rsqrt", "ZerosLike", "OnesLike", "ReduceMin", "Flatten", "Shape", "Rank", "Size",
     "Depend", "Identity", "OneHot", "StandardNormal", "UniformReal",
+    "masked_fill", "bmm", "swapaxes", "tril", "triu",
+    "real", "imag", "conj", "grad", "value_and_grad",
+    "sin", "cos", "floor", "ceil", "round", "reciprocal", "log1p", "erf", "isnan", "isinf", "prod", "cumsum",
+    "topk", "sort", "argsort", "logsumexp", "norm", "gather_elements", "eye", "linspace", "chunk", "bernoulli",
+    "Argmax", "ReduceProd",
 ]
 
 
 def __getattr__(name: str):
-    # GradOperation lives in gpucell.autograd, a layer below ops; resolved on first use.
-    if name == "GradOperation":
-        from gpucell.autograd import GradOperation
+    # GradOperation, grad and value_and_grad live in gpucell.autograd, a layer below ops; resolved on
+    # first use (ops.grad is ms.grad, as in MindSpore 2.x).
+    if name in ("GradOperation", "grad", "value_and_grad"):
+        from gpucell import autograd
 
-        return GradOperation
+        return getattr(autograd, name)
     raise AttributeError(f"module 'gpucell.ops' has no attribute {name!r}")

@@ -43,6 +43,8 @@ class Op:
     ``inplace``: the op writes into its first input (into the inputs ``writes(n_inputs, attrs)``
     names, where given); a recorded node that saved such a buffer makes the write an error (see
     gpucell.autograd), never a silently wrong gradient.
+    ``bfloat16_native``: the GPU forward takes bfloat16 arrays as they are (the tensor-core
+    matmuls); every other forward sees float32 copies of bfloat16 inputs (:func:`run_bfloat16`).
     ``capturable=False``: the GPU forward cannot run inside CUDA-graph capture (cuBLAS, a host
     synchronisation), so a jit plan runs it eagerly between captured segments. A function of the
     call's attributes decides per call, at trace time (indexing with slices can be captured, with
@@ -50,11 +52,11 @@ class Op:
     """
 
     __slots__ = ("name", "cpu", "gpu", "backward", "promote", "differentiable", "multi_output",
-                 "inplace", "writes", "saves", "capturable")
+                 "inplace", "writes", "saves", "capturable", "bfloat16_native")
 
     def __init__(self, name: str, cpu, gpu=None, *, backward=None, promote: bool = False,
                  differentiable: bool = True, multi_output: bool = False, inplace: bool = False,
-                 writes=None, saves: str = "inputs", capturable=True):
+                 writes=None, saves: str = "inputs", capturable=True, bfloat16_native: bool = False):
         if saves not in _SAVES:
             raise ValueError(f"For 'Op' {name!r}, 'saves' must be one of {_SAVES}, but got {saves!r}.")
         self.name = name
@@ -68,6 +70,7 @@ class Op:
         self.inplace = inplace
         self.writes = writes if writes is not None else _first_input
         self.capturable = capturable
+        self.bfloat16_native = bfloat16_native
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -219,7 +222,7 @@ def apply(op: Op, *inputs, **attrs):
         arrays = _promote(op, inputs, arrays)
 
     try:
-        if low:
+        if low and (on_cpu or not op.bfloat16_native):
             out = run_bfloat16(op.cpu if on_cpu else op.gpu, op, arrays, attrs)
         else:
             out = (op.cpu if on_cpu else op.gpu)(*arrays, **attrs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gpucell.backend import array_module, kernel_ops
+from gpucell.backend.kernel_ops._checks import ALL_DTYPES as _KERNEL_DTYPES
+from gpucell.backend.kernel_ops.elementwise import COMPARISONS as _COMPARISONS
 from gpucell.ops._dispatch import Op, apply, gpu_ufunc
 
 __all__ = ["gt", "ge", "lt", "le", "equal", "not_equal", "greater", "greater_equal", "less",
@@ -26,8 +28,20 @@ def _compare(code: str):
             a = array_module(b).full((), a, dtype=b.dtype)
         elif not hasattr(b, "dtype"):
             b = array_module(a).full((), b, dtype=a.dtype)
+        if a.dtype not in _KERNEL_DTYPES:
+            return _compare_untemplated(code, a, b)
         return kernel_ops.compare(code, a, b)
     return forward
+
+
+def _compare_untemplated(code: str, a, b):
+    """Complex and UInt16/32/64, which the compare kernel is not instantiated for: the array module's
+    ufunc (on the GPU a CuPy elementwise kernel, which CUDA-graph capture accepts)."""
+    _, name, ufunc = _COMPARISONS[code]
+    if a.dtype.kind == "c" and code not in ("eq", "ne"):
+        raise TypeError(f"For '{name}', complex values have no order: the inputs must be real, but got "
+                        f"{a.dtype}.")
+    return getattr(array_module(a), ufunc.__name__)(a, b)
 
 
 def _compare_op(name: str, code: str) -> Op:

@@ -25,7 +25,7 @@ from gpucell.ops._layer_util import (
 )
 from gpucell.ops._util import check_float, check_int, check_tensor
 
-__all__ = ["CONV2D", "CONV2D_GRAD", "conv2d", "conv2d_padded"]
+__all__ = ["CONV2D", "CONV2D_GRAD", "col2im", "conv1d", "conv2d", "conv2d_padded"]
 
 
 def _cols(x, kernel, stride, dilation, pads, groups):
@@ -56,22 +56,31 @@ def _conv2d(x, w, b=None, *, stride, dilation, pads, groups):
     return out
 
 
+def col2im(g, w, in_shape, *, stride, dilation, pads, groups):
+    """The input gradient of conv2d: ``weight.T @ g`` per group, scattered back by slice-adds onto
+    an input of ``in_shape`` (also the forward of the transposed convolution)."""
+    xp = array_module(g)
+    n, c, h, wd = in_shape
+    o, kernel = w.shape[0], w.shape[2:]
+    g3 = g.reshape(n, groups, o // groups, -1)
+    wm = w.reshape(groups, o // groups, -1)
+    gcols = xp.empty((n, groups, wm.shape[-1], g3.shape[-1]), dtype=g.dtype)
+    for gi in range(groups):
+        gcols[:, gi] = matmul(wm[gi], g3[:, gi], transpose_a=True)
+    padded = xp.zeros((n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]), dtype=g.dtype)
+    add_windows(padded, gcols.reshape(n, c, kernel[0], kernel[1], *g.shape[2:]), kernel, stride,
+                dilation, g.shape[2:])
+    return crop_hw(padded, pads, (h, wd))
+
+
 def _conv2d_grad(g, x, w, *, stride, dilation, pads, groups, wanted):
     xp = array_module(g)
-    n, c = x.shape[:2]
+    n = x.shape[0]
     o, kernel = w.shape[0], w.shape[2:]
     g3 = g.reshape(n, groups, o // groups, -1)
     grads = []
     if wanted[0]:
-        wm = w.reshape(groups, o // groups, -1)
-        gcols = xp.empty((n, groups, wm.shape[-1], g3.shape[-1]), dtype=g.dtype)
-        for gi in range(groups):
-            gcols[:, gi] = matmul(wm[gi], g3[:, gi], transpose_a=True)
-        h, wd = x.shape[2:]
-        padded = xp.zeros((n, c, h + pads[0] + pads[1], wd + pads[2] + pads[3]), dtype=g.dtype)
-        add_windows(padded, gcols.reshape(n, c, kernel[0], kernel[1], *g.shape[2:]), kernel, stride,
-                    dilation, g.shape[2:])
-        grads.append(crop_hw(padded, pads, (h, wd)))
+        grads.append(col2im(g, w, x.shape, stride=stride, dilation=dilation, pads=pads, groups=groups))
     if wanted[1]:
         cols, _ = _cols(x, kernel, stride, dilation, pads, groups)
         gw = xp.empty((groups, o // groups, cols.shape[2]), dtype=g.dtype)
@@ -173,3 +182,45 @@ def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dila
                          f"and {weight.shape}.")
     pads = resolve_pads("Conv2D", pad_mode, padding, input.shape[2:], weight.shape[2:], stride, dilation)
     return conv2d_padded(input, weight, bias, stride, dilation, pads, groups)
+
+
+def _one(op: str, name: str, value, minimum: int) -> int:
+    """A 1-D conv's int argument (or a tuple / list of one int)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) != 1:
+        raise TypeError(f"For '{op}', the '{name}' must be an int or a tuple of one int, but got {value!r}.")
+    return pair(op, name, items[0], minimum)[0]
+
+
+def conv1d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):
+    """1-D cross-correlation of (N, C_in, L) ``input`` with ``weight`` (C_out, C_in / groups, k): conv2d
+    over a height of one.
+
+    ``pad_mode``: 'valid', 'same' (output L = ceil(L / stride)) or 'pad' (``padding`` zeros on both
+    ends).
+
+    >>> import gpucell as ms, numpy as np
+    >>> x = ms.Tensor(np.ones((1, 1, 5), np.float32))
+    >>> ms.ops.conv1d(x, ms.Tensor(np.ones((1, 1, 3), np.float32))).asnumpy()
+    array([[[3., 3., 3.]]], dtype=float32)
+    """
+    from gpucell.ops.shape import expand_dims, squeeze
+
+    check_tensor("Conv1D", "input", input)
+    check_tensor("Conv1D", "weight", weight)
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"For 'Conv1D', 'input' and 'weight' must be 3-D ((N, C, L) and (C_out, C_in/groups, "
+                         f"k)), but got shapes {input.shape} and {weight.shape}.")
+    stride = (1, _one("Conv1D", "stride", stride, 1))
+    dilation = (1, _one("Conv1D", "dilation", dilation, 1))
+    pad = _one("Conv1D", "padding", padding, 0)
+    groups = check_int("Conv1D", "groups", groups)
+    if groups < 1:
+        raise ValueError(f"For 'Conv1D', the 'groups' must be >= 1, but got {groups}.")
+    if input.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
+        raise ValueError(f"For 'Conv1D', 'input' must have {weight.shape[1] * groups} channels (weight "
+                         f"{weight.shape} with groups={groups}) and C_out must divide by groups, but got "
+                         f"input of shape {input.shape}.")
+    x4, w4 = expand_dims(input, 2), expand_dims(weight, 2)
+    pads = resolve_pads("Conv1D", pad_mode, (0, pad), x4.shape[2:], w4.shape[2:], stride, dilation)
+    return squeeze(conv2d_padded(x4, w4, bias, stride, dilation, pads, groups), 2)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from gpucell import dtype as _dt
+from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply, round_bfloat16
 
 __all__ = ["cast", "copy", "stop_gradient"]
 
 
 def _cast(a, dtype):
+    if a.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        a = array_module(a).real(a)  # complex to real keeps the real part (what NumPy warns about)
     if dtype == _BF16 and a.dtype != _BF16:
         return round_bfloat16(a)  # NumPy: ml_dtypes' rounding; the GPU: the same rounding in CuPy ops
     return a.astype(dtype, copy=True)

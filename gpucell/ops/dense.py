@@ -6,11 +6,14 @@ asked for (input, weight, bias), all on the matmul kernel and the reduce kernel 
 
 from __future__ import annotations
 
-from gpucell.ops._dispatch import Op, apply, hooks
+from gpucell import dtype as _dt
+from gpucell.ops._dispatch import Op, apply, hooks, round_bfloat16, run_bfloat16, widen_bfloat16
 from gpucell.ops._layer_util import matmul, needs, reduce_sum, spread
 from gpucell.ops._util import check_float, check_tensor, no_higher_order
 
 __all__ = ["DENSE", "DENSE_GRAD", "DENSE_RELU", "dense", "dense_relu"]
+
+_BF16 = _dt.BF16_NUMPY
 
 
 def _dense(x, w, b=None, relu=False):
@@ -21,6 +24,8 @@ def _dense(x, w, b=None, relu=False):
 
 def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
     # ``donated``: g is a temporary of a jit plan that nothing reads afterwards (gpucell.jit.donation).
+    if g.dtype == _BF16 or x.dtype == _BF16:  # the GPU only (bfloat16_native)
+        return _dense_grad_bfloat16(g, x, w, out, wanted)
     if out is not None:  # fused ReLU: no gradient where the output was clipped
         if donated:
             g *= out > 0
@@ -36,6 +41,25 @@ def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
         grads.append(matmul(g2, x.reshape(-1, w.shape[1]) if flat else x, transpose_a=True))
     if len(wanted) > 2 and wanted[2]:
         grads.append(reduce_sum(g2, axis=0))
+    return tuple(grads)
+
+
+def _dense_grad_bfloat16(g, x, w, out, wanted):
+    """DenseGrad of bfloat16 arrays on the GPU: the two matmuls read bfloat16 on the tensor cores
+    (float32 sums, one rounding: what the float32 path computes of the same inputs); the ReLU mask
+    and the bias sum, which CuPy cannot compute in bfloat16, run on float32 copies."""
+    if not (g.dtype == x.dtype == w.dtype == _BF16):  # mixed dtypes: all in float32, as apply would
+        return run_bfloat16(_dense_grad, DENSE_GRAD, (g, x, w, out), {"wanted": wanted})
+    if out is not None:  # masking by 0 or 1 loses nothing: the rounding back is exact
+        g = round_bfloat16(widen_bfloat16(g) * (widen_bfloat16(out) > 0))
+    g2 = g.reshape(-1, w.shape[0])
+    grads = []
+    if wanted[0]:
+        grads.append(matmul(g2, w).reshape(x.shape))
+    if wanted[1]:
+        grads.append(matmul(g2, x.reshape(-1, w.shape[1]), transpose_a=True))
+    if len(wanted) > 2 and wanted[2]:
+        grads.append(round_bfloat16(reduce_sum(widen_bfloat16(g2), axis=0)))
     return tuple(grads)
 
 
@@ -69,14 +93,16 @@ def _backward_in_ops(ctx, g, out, wanted):
     return (gx, gw) + ((gb,) if len(wanted) > 2 else ())
 
 
-DENSE = Op("Dense", _dense, backward=_backward, saves="inputs")
+# bfloat16_native: on the GPU the matmul kernel reads bfloat16 itself (tensor cores, float32 sums).
+DENSE = Op("Dense", _dense, backward=_backward, saves="inputs", bfloat16_native=True)
 def _dense_relu(x, w, b=None):
     return _dense(x, w, b, relu=True)
 
 
-DENSE_RELU = Op("DenseReLU", _dense_relu, backward=_backward, saves="both")
+DENSE_RELU = Op("DenseReLU", _dense_relu, backward=_backward, saves="both", bfloat16_native=True)
 # Under an enclosing transform Dense's backward runs as ops instead (``_backward_in_ops``).
-DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True, backward=no_higher_order("Dense"))
+DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True, backward=no_higher_order("Dense"),
+                bfloat16_native=True)
 
 
 def check_dense(where: str, x, weight, bias) -> None:

@@ -12,6 +12,10 @@ from functools import partial
 
 from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shadow builtins here
     abs,
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
     add,
     amax,
     amin,
@@ -21,6 +25,7 @@ from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shado
     assign,
     assign_add,
     assign_sub,
+    avg_pool1d,
     avg_pool2d,
     batch_norm,
     bias_add,
@@ -33,6 +38,7 @@ from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shado
     clip_by_global_norm,
     clip_by_value,
     concat,
+    conv1d,
     conv2d,
     copy,
     cross_entropy,
@@ -57,6 +63,7 @@ from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shado
     greater,
     greater_equal,
     gt,
+    interpolate,
     l1_loss,
     layer_norm,
     le,
@@ -86,6 +93,7 @@ from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shado
     one_hot,
     ones,
     ones_like,
+    pad,
     permute,
     pow,
     rand,
@@ -124,7 +132,25 @@ from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shado
     zeros,
     zeros_like,
 )
+from gpucell.ops.activation_extra import elu, hardsigmoid, hardswish, leaky_relu, mish, prelu, softplus, softsign
 from gpucell.ops.array import shape
+from gpucell.ops.array_extra import chunk
+from gpucell.ops.attention import bmm, masked_fill, swapaxes, tril, triu
+from gpucell.ops.bernoulli import bernoulli
+from gpucell.ops.complex_parts import conj, imag, real
+from gpucell.ops.creation_extra import eye, linspace
+from gpucell.ops.cumulative import cumsum
+from gpucell.ops.loss_extra import (
+    binary_cross_entropy,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from gpucell.ops.math_extra import ceil, cos, erf, floor, isinf, isnan, log1p, reciprocal, round, sin
+from gpucell.ops.reduction_extra import logsumexp, norm, prod
+from gpucell.ops.sorting import argsort, gather_elements, sort, topk
 
 __all__ = [
     "abs", "add", "amax", "amin", "arange", "argmax", "argmin", "assign", "assign_add", "assign_sub", "avg_pool2d",
@@ -140,6 +166,15 @@ __all__ = [
     "std", "stop_gradient", "sub", "sum", "tanh", "tile", "transpose", "uniform", "unsqueeze", "var", "where",
     "zeros", "zeros_like", "shape", "dtype", "partial", "tensor_add", "tensor_sub", "tensor_mul", "tensor_div",
     "tensor_pow",
+    "conv1d", "pad", "avg_pool1d", "adaptive_avg_pool2d", "interpolate",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "leaky_relu", "prelu", "elu", "mish", "hardswish", "hardsigmoid", "softplus", "softsign",
+    "binary_cross_entropy", "nll_loss", "smooth_l1_loss", "huber_loss", "kl_div", "margin_ranking_loss",
+    "bmm", "masked_fill", "swapaxes", "tril", "triu",
+    "real", "imag", "conj",
+    "grad", "value_and_grad",  # noqa: F822 - resolved by __getattr__ below (gpucell.autograd)
+    "sin", "cos", "floor", "ceil", "round", "reciprocal", "log1p", "erf", "isnan", "isinf", "prod", "cumsum",
+    "topk", "sort", "argsort", "logsumexp", "norm", "gather_elements", "eye", "linspace", "chunk", "bernoulli",
 ]
 
 tensor_add, tensor_sub, tensor_mul, tensor_div, tensor_pow = add, sub, mul, div, pow
@@ -150,3 +185,12 @@ def dtype(input_x):
     from gpucell.ops._util import check_tensor
 
     return check_tensor("DType", "input_x", input_x).dtype
+
+
+def __getattr__(name: str):
+    # F.grad / F.value_and_grad: gpucell.autograd sits a layer below ops, so resolved on first use.
+    if name in ("grad", "value_and_grad"):
+        from gpucell import autograd
+
+        return getattr(autograd, name)
+    raise AttributeError(f"module 'gpucell.ops.functional' has no attribute {name!r}")

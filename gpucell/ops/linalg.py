@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gpucell import dtype as _dt
 from gpucell.backend import array_module, kernel_ops
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._util import check_tensor, sum_to, type_name
@@ -39,8 +40,15 @@ def _kernel_matmul(a, b, transpose_a: bool, transpose_b: bool):
     return out
 
 
+_BF16 = _dt.BF16_NUMPY
+
+
+def _floating(a) -> bool:
+    return a.dtype.kind == "f" or a.dtype == _BF16
+
+
 def _matmul(a, b, transpose_a=False, transpose_b=False):
-    if a.dtype.kind == "f" and b.dtype.kind == "f":
+    if _floating(a) and _floating(b):
         return _kernel_matmul(a, b, transpose_a, transpose_b)
     xp = array_module(a)
     if transpose_a:
@@ -90,7 +98,8 @@ def _bias_add_backward(ctx, g):
     return g, (reduce_sum(g, axes) if ctx.needs(1) else None)
 
 
-MATMUL = Op("MatMul", _matmul, backward=_matmul_backward, promote=True)
+# bfloat16_native: on the GPU the matmul kernel reads bfloat16 itself (tensor cores, float32 sums).
+MATMUL = Op("MatMul", _matmul, backward=_matmul_backward, promote=True, bfloat16_native=True)
 BIAS_ADD = Op("BiasAdd", _bias_add, backward=_bias_add_backward, promote=True, saves="none")
 
 

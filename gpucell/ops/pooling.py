@@ -26,8 +26,8 @@ from gpucell.ops._layer_util import (
 )
 from gpucell.ops._util import check_bool, check_float, check_tensor
 
-__all__ = ["AVG_POOL2D", "MAX_POOL2D", "MAX_POOL2D_WITH_INDICES", "avg_pool2d", "ceil_pads", "max_pool2d",
-           "pool2d"]
+__all__ = ["AVG_POOL2D", "MAX_POOL2D", "MAX_POOL2D_WITH_INDICES", "avg_pool1d", "avg_pool2d", "ceil_pads",
+           "max_pool2d", "pool2d", "pool_1d_args"]
 
 WITH_PADDING = "with padding"  # pool2d's divisor: count the taps inside the input and its padding
 
@@ -233,3 +233,41 @@ def avg_pool2d(input_x, kernel_size=1, stride=1, padding=0, ceil_mode=False, cou
         divisor = WITH_PADDING
     return pool2d("avg", input_x, kernel, stride, pads, divisor=divisor, where="avg_pool2d",
                   ceil_mode=check_bool("avg_pool2d", "ceil_mode", ceil_mode))
+
+
+def _one_int(where: str, name: str, value, minimum: int, lengths=(1,)) -> tuple:
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) not in lengths:
+        raise TypeError(f"For '{where}', the '{name}' must be an int or a tuple of {' or '.join(map(str, lengths))} "
+                        f"int(s), but got {value!r}.")
+    return tuple(pair(where, name, v, minimum)[0] for v in items)
+
+
+def pool_1d_args(where: str, kernel_size, stride, padding, dilation) -> tuple:
+    """A 1-D pool's (kernel, stride, padding, dilation) as the 2-D pool's over a height of one:
+    each an int or a tuple of one int (``padding`` also (left, right))."""
+    (kernel,) = _one_int(where, "kernel_size", kernel_size, 1)
+    (step,) = _one_int(where, "stride", stride, 1)
+    (spread,) = _one_int(where, "dilation", dilation, 1)
+    pads = _one_int(where, "padding", padding, 0, (1, 2))
+    return (1, kernel), (1, step), (0, 0, pads[0], pads[-1]), (1, spread)
+
+
+def avg_pool1d(input_x, kernel_size=1, stride=1, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over windows of (N, C, L) ``input_x``: avg_pool2d over a height of one. ``padding``: an
+    int or (left, right) zeros, counted unless ``count_include_pad`` is False.
+
+    >>> import gpucell as ms, numpy as np
+    >>> ms.ops.avg_pool1d(ms.Tensor(np.arange(4, dtype=np.float32).reshape(1, 1, 4)), 2, 2).asnumpy()
+    array([[[0.5, 2.5]]], dtype=float32)
+    """
+    from gpucell.ops.shape import expand_dims, squeeze
+
+    check_tensor("avg_pool1d", "input_x", input_x)
+    if input_x.ndim != 3:
+        raise ValueError(f"For 'avg_pool1d', the 'input_x' must be 3-D (N, C, L), but got shape {input_x.shape}.")
+    kernel, step, pads, _ = pool_1d_args("avg_pool1d", kernel_size, stride, padding, 1)
+    divisor = WITH_PADDING if check_bool("avg_pool1d", "count_include_pad", count_include_pad) else None
+    out = pool2d("avg", expand_dims(input_x, 2), kernel, step, pads, divisor=divisor, where="avg_pool1d",
+                 ceil_mode=check_bool("avg_pool1d", "ceil_mode", ceil_mode))
+    return squeeze(out, 2)

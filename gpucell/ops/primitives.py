@@ -27,6 +27,7 @@ from gpucell.ops._util import check_axes, check_bool, check_int, check_tensor
 from gpucell.ops.assign import assign as _assign
 from gpucell.ops.dropout import DROPOUT, DROPOUT2D, check_keep_prob, run_dropout
 from gpucell.ops.one_hot import one_hot as _one_hot
+from gpucell.ops.reduction_extra import prod as _prod
 
 __all__ = ["Primitive", "MatMul", "BatchMatMul", "Dropout", "Dropout2D", "Greater", "Select", "Fill",
            "Assign", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Softmax", "LogSoftmax", "ReLU",
@@ -35,7 +36,7 @@ __all__ = ["Primitive", "MatMul", "BatchMatMul", "Dropout", "Dropout2D", "Greate
            "Less", "Equal", "StopGradient", "BiasAdd", "GreaterEqual", "LessEqual", "NotEqual", "Maximum",
            "Minimum", "Abs", "Pow", "Sign", "Rsqrt", "LogicalAnd", "LogicalOr", "LogicalNot", "ZerosLike",
            "OnesLike", "Flatten", "Shape", "Rank", "Size", "Depend", "Identity", "OneHot", "StandardNormal",
-           "UniformReal"]
+           "UniformReal", "Argmax", "ReduceProd"]
 
 
 class Primitive:
@@ -285,6 +286,27 @@ class ReduceMin(_Reduce):
     """``ReduceMin(keep_dims=False)(x, axis=())``."""
 
     _fn = staticmethod(_reduce_min)
+
+
+class ReduceProd(_Reduce):
+    """``ReduceProd(keep_dims=False)(x, axis=())``: the product over ``axis`` (``()``: all axes)."""
+
+    _fn = staticmethod(_prod)
+
+
+class Argmax(Primitive):
+    """``Argmax(axis=-1, output_type=mstype.int32)(input_x)``: indices of the maxima along ``axis``."""
+
+    def __init__(self, axis: int = -1, output_type=_dt.int32):
+        super().__init__()
+        self.axis = check_int("Argmax", "axis", axis)
+        self.output_type = _dt.to_dtype(output_type, "Argmax")
+        if self.output_type not in (_dt.int32, _dt.int64):
+            raise TypeError(f"For 'Argmax', the 'output_type' must be Int32 or Int64, but got {self.output_type}.")
+
+    def __call__(self, input_x):
+        indices = reduction.argmax(input_x, self.axis)
+        return indices if self.output_type is _dt.int64 else conversion.cast(indices, self.output_type)
 
 
 class Softmax(Primitive):

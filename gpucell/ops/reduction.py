@@ -45,7 +45,7 @@ def _mean(a, axes, keepdims):
         return out
     xp = array_module(a)
     result = xp.mean(a, axis=axes, keepdims=keepdims)
-    return result.astype(a.dtype if a.dtype.kind == _FLOATS else np.float32)
+    return result.astype(a.dtype if a.dtype.kind in "fc" else np.float32)  # complex means stay complex
 
 
 def _expand(g, shape, axes, keepdims):

@@ -12,12 +12,14 @@ from gpucell.ops import (
     arithmetic,
     array,
     comparison,
+    complex_parts,
     conversion,
     elementwise,
     linalg,
     reduction,
     selection,
     statistics,
+    tensor_methods_extra,
 )
 from gpucell.ops import shape as shape_ops
 from gpucell.ops._dispatch import Op, apply
@@ -201,7 +203,7 @@ METHODS = {
     "ravel": ravel, "broadcast_to": broadcast_to, "tile": tile, "all": all, "any": any,
     "clip": clip, "clamp": clip, "unsqueeze": unsqueeze, "dim": dim, "var": var, "std": std,
     "nonzero": nonzero, "float": _caster(_dt.float32), "half": _caster(_dt.float16),
-    "int": _caster(_dt.int32), "init_data": init_data,
+    "int": _caster(_dt.int32), "long": _caster(_dt.int64), "bool": _caster(_dt.bool_), "init_data": init_data,
     "abs": arithmetic.abs, "neg": arithmetic.neg, "add": arithmetic.add, "sub": arithmetic.sub,
     "mul": arithmetic.mul, "div": div, "pow": arithmetic.pow,
     "exp": elementwise.exp, "log": elementwise.log, "sqrt": elementwise.sqrt,
@@ -213,6 +215,8 @@ METHODS = {
     "le": comparison.le, "equal": comparison.equal, "not_equal": comparison.not_equal,
     "select": select,
     "stop_gradient": conversion.stop_gradient,
+    **tensor_methods_extra.METHODS,
+    "real": complex_parts.real, "imag": complex_parts.imag, "conj": complex_parts.conj,
 }
 
 

@@ -30,6 +30,7 @@ from gpucell.nn.optim.optimizer import Optimizer
 from gpucell.nn.wrap.cell_wrapper import TrainOneStepCell, WithEvalCell, WithLossCell
 from gpucell.tensor import Tensor
 from gpucell.train.callback import CallbackList, CallbackParams, ProgressBar, RunContext
+from gpucell.train.callback._console import rank_zero
 from gpucell.train.metrics import get_metrics
 
 __all__ = ["Model"]
@@ -208,7 +209,7 @@ class Model:
             raise ValueError(f"For '{where}', the 'initial_epoch' ({initial_epoch}) must be less than "
                              f"'epoch' ({epoch}).")
         cbs = CallbackList(callbacks)
-        if progress and not any(isinstance(c, ProgressBar) for c in cbs.callbacks):
+        if progress and not any(isinstance(c, ProgressBar) for c in cbs.callbacks) and rank_zero():
             cbs.callbacks.insert(0, ProgressBar())
         epochs = _Epochs(train_dataset, epoch - initial_epoch, where)
         cb = CallbackParams(

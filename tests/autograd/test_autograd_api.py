@@ -93,8 +93,12 @@ def test_grad_operation(device, net):
     np.testing.assert_allclose(g.asnumpy(), [[1.0, 3.0]])
     with pytest.raises(ValueError, match=r"For 'GradOperation', the shape of 'sens' \(2,\) must equal"):
         ops.GradOperation(sens_param=True)(net)(x, T([1.0, 0.0], device))
-    with pytest.raises(ValueError, match="get_by_list=True needs the weights"):
-        ops.GradOperation(get_by_list=True)(net)
+    default = ops.GradOperation(get_by_list=True)(net)(x)  # MindSpore: the net's trainable Parameters
+    assert len(default) == len(params)
+    for got, want in zip(default, by_list):
+        np.testing.assert_array_equal(got.asnumpy(), want.asnumpy())
+    with pytest.raises(ValueError, match="get_by_list=True needs the weights when the function is not a Cell"):
+        ops.GradOperation(get_by_list=True)(lambda v: net(v))
     with pytest.raises(TypeError, match="'get_all' must be a bool"):
         ops.GradOperation(get_all=1)
 

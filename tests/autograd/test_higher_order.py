@@ -10,6 +10,7 @@ without a case here, or a reason to leave it out, fails ``test_every_op_has_a_ca
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from gpucell import nn, ops
 from gpucell.autograd import node
 from gpucell.ops._dispatch import Op, apply, hooks
 from gpucell.ops._util import no_higher_order
+from gpucell.ops.conv_transpose import conv_transpose2d_padded
 from gpucell.ops.dense import dense_relu
 from gpucell.tensor import Tensor
 
@@ -150,6 +152,12 @@ _CE_WEIGHT = R.uniform(0.5, 2.0, 4)
 _CE_PROBS = np.full((3, 4), 0.1) + np.eye(3, 4) * 0.6
 _BCE_WEIGHT, _BCE_POS_WEIGHT = R.uniform(0.5, 2.0, 3), R.uniform(0.5, 2.0, 3)
 _POOL_X = _distinct((2, 2, 5, 5))
+_HARD_X = np.array([-4.5, -2.4, -1.1, 0.4, 1.7, 2.6, 3.8])  # every piece of hardswish, hardsigmoid
+# input - target: on both sides of beta (0.9) and delta (0.8, 1.0), away from them and from 0
+_L1_TARGET, _L1_D = rng(11).standard_normal((2, 3)), np.array([[-2.0, -0.5, 0.3], [1.7, 0.6, -1.4]])
+_MASK = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+# distinct magnitudes in every row and column, distinct absolute row sums and column sums: no ties
+_NORM_X = np.array([[1.65, 1.95, -1.2, -0.45], [0.3, -0.6, -0.9, -1.35], [-1.05, -0.75, 1.5, 1.7]])
 
 CASES = [
     # arithmetic
@@ -297,6 +305,114 @@ CASES = [
          ("Dropout",)),
     Case("dropout2d", _seeded(lambda x: ops.dropout2d(x, 0.5)), [R.standard_normal((2, 4, 2, 2))],
          ("dropout2d",), ("Dropout2D",)),
+    # complex parts: a complex intermediate between real inputs and a real output
+    Case("complex_parts", lambda x: ops.real(ops.cast(x, ms.complex128) * ms.Tensor(
+        np.array([2 - 1j]), device=x.device)) * ops.conj(x) * x + ops.imag(x),
+        [R.standard_normal((2, 3))], ("real", "imag", "conj"), ("Real", "Imag", "Conj")),
+    # activations of the second batch: inputs away from each kink (0, and +-3 for the hard ones)
+    Case("leaky_relu", lambda x: ops.leaky_relu(x, 0.1), [_away(6)], ("leaky_relu",), ("LeakyReLU",)),
+    Case("prelu", lambda x, w: (ops.prelu(x, w), ops.prelu(x[0, 0], w[:1])),
+         [_away((2, 3, 2)), R.uniform(0.1, 0.5, 3)], ("prelu",), ("Select",)),
+    Case("elu", lambda x: (ops.elu(x), ops.elu(x, 0.7)), [_away(6)], ("elu",), ("Elu",)),
+    Case("mish", lambda x: ops.mish(x), [R.standard_normal(6)], ("mish",), ("Mish", "Softplus")),
+    Case("hardswish_hardsigmoid", lambda x: (ops.hardswish(x), ops.hardsigmoid(x)), [_HARD_X],
+         ("hardswish", "hardsigmoid"), ("HSwish", "HSigmoid")),
+    # beta * x crosses the threshold at x = 1.5: inputs on both sides, away from it
+    Case("softplus", lambda x: (ops.softplus(x), ops.softplus(x, 2, 3)), [np.array([-2.0, -0.4, 0.3, 1.2, 1.9, 2.5])],
+         ("softplus",), ("Softplus",)),
+    Case("softsign", lambda x: ops.softsign(x), [_away(6)], ("softsign",), ("Softsign",)),
+    # elementwise math of the second batch
+    Case("sin_cos", lambda x: (ops.sin(x), ops.cos(x * 2)), [R.standard_normal(5)], ("sin", "cos"), ("Sin", "Cos")),
+    Case("reciprocal", lambda x: ops.reciprocal(x), [_away(5, 0.5, 1.5)], ("reciprocal",), ("Reciprocal",)),
+    Case("log1p", lambda x: ops.log1p(x), [R.uniform(-0.5, 2.0, 5)], ("log1p",), ("Log1p",)),
+    Case("erf", lambda x: ops.erf(x), [R.standard_normal(5)], ("erf",), ("Erf",)),
+    # losses of the second batch; labels and class weights are constants, as in MindSpore
+    Case("binary_cross_entropy", lambda p, y: (
+        ops.binary_cross_entropy(p, y), ops.binary_cross_entropy(p, y, _const(_BCE_WEIGHT, p), reduction="none")),
+        [R.uniform(0.1, 0.9, (2, 3)), R.uniform(0, 1, (2, 3))], ("binary_cross_entropy",), ("Log",)),
+    Case("nll_loss", lambda x: (
+        ops.nll_loss(x, _with_device(_labels([2, 0, 1]), x)),
+        ops.nll_loss(x, _with_device(_labels([2, -100, 3]), x), _const(_CE_WEIGHT, x), reduction="sum",
+                     label_smoothing=0.2),
+        ops.nll_loss(x[0], _with_device(ms.Tensor(np.int64(1)), x), reduction="none")),
+        [R.standard_normal((3, 4))], ("nll_loss",), ("ReduceSum",)),
+    Case("nll_loss_spatial", lambda x: ops.nll_loss(x, _with_device(_labels([[0, 2], [1, 1]]), x), reduction="none"),
+         [R.standard_normal((2, 3, 2))], ("nll_loss",), ("ReduceSum",)),
+    Case("smooth_l1_huber", lambda x, y: (ops.smooth_l1_loss(x, y, 0.9), ops.huber_loss(x, y, "sum", 0.8)),
+         [_L1_TARGET + _L1_D, _L1_TARGET], ("smooth_l1_loss", "huber_loss"), ("Select", "Abs")),
+    Case("huber_broadcast", lambda x, y: ops.huber_loss(x, y, "none"), [_L1_TARGET[1] + _L1_D, _L1_TARGET[1]],
+         ("huber_loss",), ("Select",)),
+    Case("kl_div", lambda x, y: (ops.kl_div(x, y), ops.kl_div(x, y, "batchmean"), ops.kl_div(x, y, "none", True)),
+         [R.standard_normal((2, 3)), _positive((2, 3), 0.1, 1.0)], ("kl_div",), ("Log", "Exp")),
+    # labels of 0 contribute 0 * log(0) = 0: constants here (the log has no derivative there)
+    Case("kl_div_zero_labels", lambda x: ops.kl_div(x, _const(np.array([[0.0, 0.6, 0.4], [0.5, 0.0, 0.5]]), x), "sum"),
+         [R.standard_normal((2, 3))], ("kl_div",), ("Mul",)),
+    Case("margin_ranking_loss", lambda a, b: (
+        ops.margin_ranking_loss(a, b, _const(np.array([1.0, -1.0, 1.0, -1.0]), a), 0.1),
+        ops.margin_ranking_loss(a, b, _const(np.array([-1.0, -1.0, 1.0, 1.0]), a), reduction="none")),
+        [np.array([0.3, 1.2, -0.8, 0.9]), np.array([1.1, 0.2, 0.4, -0.6])], ("margin_ranking_loss",), ("ReLU",)),
+    # layers of the second batch
+    Case("conv1d", lambda x, w, b: (ops.conv1d(x, w, b, stride=2, pad_mode="pad", padding=1),
+                                    ops.conv1d(x, w[:2, :2, :2], pad_mode="same", dilation=2, groups=2)),
+         [R.standard_normal((2, 4, 7)), R.standard_normal((3, 4, 3)), R.standard_normal(3)], ("conv1d",),
+         ("Conv2D", "Conv2DGrad")),
+    Case("conv_transpose2d", lambda x, w: conv_transpose2d_padded(x, w, (2, 2), (1, 1), (1, 0, 1, 0), 1, (6, 6),
+                                                                  "Conv2dTranspose"),
+         [R.standard_normal((2, 3, 3, 3)), R.standard_normal((3, 2, 3, 3))], (),
+         ("Conv2DTranspose", "Conv2D", "Conv2DGrad")),
+    Case("avg_pool1d", lambda x: (ops.avg_pool1d(x, 2, 2), ops.avg_pool1d(x, 3, 2, 1, True, False)),
+         [R.standard_normal((2, 3, 7))], ("avg_pool1d",), ("AvgPool", "AvgPoolGrad")),
+    Case("pad", lambda x: (ops.pad(x, (1, 2, 0, 1), value=0.5), ops.pad(x, (2, 1), "reflect"),
+                           ops.pad(x, (1, 2, 1, 1), "replicate"), ops.pad(x, (3, 1, 2, 0), "circular")),
+         [R.standard_normal((2, 3, 4))], ("pad",), ("Pad", "PadGrad")),
+    Case("interpolate", lambda x, y: (
+        ops.interpolate(x, scale_factor=2.0), ops.interpolate(x, size=7, mode="linear"),
+        ops.interpolate(x, size=4, mode="linear", align_corners=True), ops.interpolate(x, size=3, mode="area"),
+        ops.interpolate(y, size=(3, 5), mode="bilinear"), ops.interpolate(y, scale_factor=(1.5, 0.5))),
+        [R.standard_normal((2, 2, 5)), R.standard_normal((1, 2, 4, 3))], ("interpolate",),
+        ("Resample", "ResampleGrad")),
+    Case("adaptive_avg_pool2d", lambda x: (ops.adaptive_avg_pool2d(x, (2, 3)), ops.adaptive_avg_pool2d(x[0], 3)),
+         [R.standard_normal((2, 2, 5, 4))], ("adaptive_avg_pool2d",), ("Resample", "ResampleGrad")),
+    # attention's ops
+    Case("masked_fill", lambda x, v: (ops.masked_fill(x, _const(_MASK, x) > 0, 0.5),
+                                      ops.masked_fill(x * x, _const(_MASK[0], x) > 0, ops.reshape(v, ()))),
+         [R.standard_normal((2, 3)), R.standard_normal(1)], ("masked_fill",), ("Select",)),
+    Case("bmm", lambda a, b: (ops.bmm(a, b), ops.bmm(a[:1], b)),
+         [R.standard_normal((2, 3, 4)), R.standard_normal((2, 4, 2))], ("bmm",), ("MatMul",)),
+    Case("swapaxes", lambda x: ops.swapaxes(x, 0, -1), [R.standard_normal((2, 3, 4))], ("swapaxes",),
+         ("Transpose",)),
+    Case("tril_triu", lambda x: (ops.tril(x), ops.triu(x, 1), ops.tril(x * x, -1)), [R.standard_normal((2, 3, 4))],
+         ("tril", "triu"), ("Tril", "Triu")),
+    # shapes, orders and gathers of the second batch
+    Case("chunk", lambda x: ops.chunk(x, 3, 1), [R.standard_normal((2, 5))], ("chunk",), ("Split",)),
+    Case("repeat", lambda x: (x.repeat(2, 1), x.repeat((1, 3), 0), x.repeat(2)), [R.standard_normal((2, 3))], (),
+         ("Repeat",)),
+    Case("cumsum", lambda x: (ops.cumsum(x, 1), ops.cumsum(x * x, 0)), [R.standard_normal((3, 4))], ("cumsum",),
+         ("CumSum",)),
+    Case("sort_topk", lambda x: (ops.sort(x)[0], ops.sort(x, 0, True)[0], ops.topk(x, 2)[0],
+                                 ops.topk(x, 2, 0, largest=False)[0]),
+         [_distinct((3, 4))], ("sort", "topk"), ("Sort", "TopK", "GatherElementsGrad")),
+    Case("gather_elements", lambda x: ops.gather_elements(x, 1, _with_device(_labels([[0, 2, 2], [-1, 0, 1]]), x)),
+         [R.standard_normal((2, 3))], ("gather_elements",), ("GatherElements", "GatherElementsGrad")),
+    Case("logsumexp", lambda x: (ops.logsumexp(x, 1), ops.logsumexp(x, (0, 2), True)),
+         [R.standard_normal((2, 3, 2))], ("logsumexp",), ("Exp", "Log", "ReduceSum")),
+    # vector norms 2, 1, inf, -inf and p = 3; matrix norms 'fro', inf and 1 (distinct magnitudes: no ties)
+    Case("norm", lambda x: (ops.norm(x), ops.norm(x, 1, 1), ops.norm(x, math.inf, 0), ops.norm(x, -math.inf, 1),
+                            ops.norm(x, 3.0, 1, True), ops.norm(x, "fro", (0, 1)), ops.norm(x, math.inf),
+                            ops.norm(x, 1)),
+         [_NORM_X], ("norm",), ("Sqrt", "Abs", "Pow")),
+    Case("prod", lambda x: (ops.prod(x), ops.prod(x, 1), ops.prod(x, (0, 2), True)),
+         [_away((2, 3, 2), 0.5, 1.5)], ("prod",), ("ReduceProd",)),
+    # a zero among the factors: its gradient is the product of the others, not NaN (no division)
+    Case("prod_with_zero", lambda x: ops.prod(x, 1), [np.array([[0.0, 1.5, -0.8], [0.7, 1.2, 0.9]])], ("prod",),
+         ("ReduceProd",)),
+    # adaptive pools: uneven, overlapping windows (distinct values: one maximum per window); exp before a pool
+    # makes the seed of its gradient's gradient depend on the input, so AdaptiveMaxPoolPick is recorded
+    Case("adaptive_pools", lambda x, y: (ops.adaptive_max_pool2d(x, (2, 3)), ops.adaptive_max_pool2d(x[0], (None, 5)),
+                                         ops.adaptive_max_pool1d(ops.exp(y), 3), ops.adaptive_avg_pool1d(y, 2)),
+         [_distinct((2, 2, 5, 4)), _distinct((2, 3, 7))],
+         ("adaptive_max_pool2d", "adaptive_max_pool1d", "adaptive_avg_pool1d"),
+         ("AdaptiveMaxPool2D", "AdaptiveMaxPool2DGrad", "AdaptiveMaxPoolPick", "Resample", "ResampleGrad")),
 ]
 
 
@@ -334,6 +450,11 @@ def test_op_higher_orders(case, device):
 EXCLUDED_FUNCTIONS = {
     "floor_divide": "piecewise constant: its gradient is zero wherever it exists (no backward)",
     "sign": "piecewise constant: its gradient is zero wherever it exists (no backward)",
+    "floor": "piecewise constant: its gradient is zero wherever it exists (no backward)",
+    "ceil": "piecewise constant: its gradient is zero wherever it exists (no backward)",
+    "round": "piecewise constant: its gradient is zero wherever it exists (no backward)",
+    "argsort": "integer result",
+    "isnan": "Bool result", "isinf": "Bool result",
     "argmax": "integer result", "argmin": "integer result",
     "equal": "Bool result", "ge": "Bool result", "greater": "Bool result", "greater_equal": "Bool result",
     "gt": "Bool result", "le": "Bool result", "less": "Bool result", "less_equal": "Bool result",
@@ -341,6 +462,7 @@ EXCLUDED_FUNCTIONS = {
     "logical_not": "Bool result", "logical_or": "Bool result", "logical_xor": "Bool result",
     "fill": "no Tensor input", "full": "no Tensor input", "zeros": "no Tensor input", "ones": "no Tensor input",
     "arange": "no Tensor input",
+    "eye": "no Tensor input", "linspace": "no Tensor input (its start and end are numbers)",
     "full_like": "a constant of the input's shape (no gradient)",
     "zeros_like": "a constant of the input's shape (no gradient)",
     "ones_like": "a constant of the input's shape (no gradient)",
@@ -354,6 +476,9 @@ EXCLUDED_FUNCTIONS = {
     "normal": "random samples; the mean and stddev are not differentiated (as MindSpore's normal)",
     "rand_like": "random samples shaped like the input (no gradient)",
     "randn_like": "random samples shaped like the input (no gradient)", "randint": "integer random samples",
+    "bernoulli": "0 / 1 samples: a constant to autograd (MindSpore's Bernoulli has no gradient)",
+    "grad": "the gradient transform itself (ms.grad): every case here nests it",
+    "value_and_grad": "the gradient transform itself (ms.value_and_grad), as grad",
     "stop_gradient": "a constant to autograd by definition, so finite differences of the function "
                      "disagree on purpose; test_stop_gradient_at_every_order checks it",
 }
@@ -362,7 +487,7 @@ EXCLUDED_FUNCTIONS = {
 RUN_AS_OPS_WHEN_NESTED = {
     "DenseGrad": "Dense", "LayerNormGrad": "LayerNorm", "BatchNormGrad": "BatchNorm",
     "BatchNormInferGrad": "BatchNormInfer", "SoftmaxCrossEntropyGrad": "SoftmaxCrossEntropy",
-    "BCEWithLogitsLossGrad": "BCEWithLogitsLoss",
+    "BCEWithLogitsLossGrad": "BCEWithLogitsLoss", "ReduceProdGrad": "ReduceProd",
 }
 
 

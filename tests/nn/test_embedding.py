@@ -47,3 +47,48 @@ def test_repr_and_errors():
         nn.Embedding(4, 2, padding_idx=4)
     with pytest.raises(ValueError, match="'Embedding'.*'vocab_size'"):
         nn.Embedding(0, 2)
+
+
+def test_functional_padding_idx_and_frequency_scaling(device):
+    table = RNG.standard_normal((5, 3))
+    ids = np.array([[1, 4, 1], [0, 1, 2]], np.int32)
+    for padding_idx, freq in ((1, False), (-1, False), (None, True), (4, True)):
+        out = ops.embedding(on(device, ids), on(device, table), padding_idx, scale_grad_by_freq=freq)
+        np.testing.assert_array_equal(host(out), table[ids])  # the forward is the plain lookup
+        counts = np.bincount(ids.ravel(), minlength=5).astype(float)
+        w = RNG.standard_normal(ids.shape + (3,))
+        grad = ms.grad(lambda t: ops.sum(ops.embedding(on(device, ids), t, padding_idx, scale_grad_by_freq=freq) *
+                                         on(device, w)))(on(device, table))
+        expected = np.zeros_like(table)
+        np.add.at(expected, ids.ravel(), w.reshape(-1, 3))
+        if freq:
+            expected /= np.maximum(counts, 1)[:, None]
+        if padding_idx is not None:
+            expected[padding_idx % 5] = 0
+        np.testing.assert_allclose(host(grad), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_functional_max_norm_renormalises_the_rows_looked_up(device):
+    table = np.array([[3.0, 4.0], [0.3, 0.4], [6.0, 8.0], [1.0, 0.0]])
+    weight = ms.Parameter(on(device, table), name="w")
+    out = ops.embedding(on(device, np.array([0, 1, 0], np.int32)), weight, max_norm=2.0)
+    expected = table.copy()
+    expected[0] *= 2.0 / (5.0 + 1e-7)  # row 2 is over the norm but not looked up: unchanged
+    np.testing.assert_allclose(host(weight), expected, rtol=1e-12)
+    np.testing.assert_allclose(host(out), expected[[0, 1, 0]], rtol=1e-12)
+    l1 = ops.embedding(on(device, np.array([2], np.int32)), weight, max_norm=7.0, norm_type=1.0)
+    np.testing.assert_allclose(host(l1), [[6.0 * 7 / (14 + 1e-7), 8.0 * 7 / (14 + 1e-7)]], rtol=1e-12)
+
+
+def test_functional_errors():
+    ids, table = Tensor([0, 1]), Tensor(np.ones((3, 2), np.float32))
+    with pytest.raises(ValueError, match=r"'Embedding'.*'padding_idx'.*\[-3, 3\).*3"):
+        ops.embedding(ids, table, padding_idx=3)
+    with pytest.raises(TypeError, match="'Embedding'.*'padding_idx'.*int"):
+        ops.embedding(ids, table, padding_idx=1.0)
+    with pytest.raises(TypeError, match="'Embedding'.*'weight'.*Parameter.*'max_norm'"):
+        ops.embedding(ids, table, max_norm=1.0)
+    with pytest.raises(ValueError, match="'Embedding'.*'norm_type'.*positive"):
+        ops.embedding(ids, ms.Parameter(table, name="t"), max_norm=1.0, norm_type=0)
+    with pytest.raises(TypeError, match="'Embedding'.*'scale_grad_by_freq'.*bool"):
+        ops.embedding(ids, table, scale_grad_by_freq=1)

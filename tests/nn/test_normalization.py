@@ -162,3 +162,78 @@ def test_layernorm_repr_and_errors():
         nn.LayerNorm((3,))(Tensor(np.ones((2, 4), np.float32)))
     with pytest.raises(ValueError, match="'LayerNorm'.*'begin_norm_axis'"):
         nn.LayerNorm((3,), begin_norm_axis=2)(Tensor(np.ones((2, 3), np.float32)))
+
+
+# ---- GroupNorm and InstanceNorm2d ---------------------------------------------------------------
+
+def reference_group_norm(x, groups, gamma, beta, eps):
+    n, c = x.shape[:2]
+    g = x.reshape(n, groups, -1)
+    y = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + eps)).reshape(x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    return y * gamma.reshape(shape) + beta.reshape(shape)
+
+
+@pytest.mark.parametrize("shape, groups", [((2, 4, 3, 3), 2), ((3, 6, 5), 3), ((2, 4, 2, 2), 4)])
+def test_groupnorm_matches_numpy_and_gradients(device, shape, groups):
+    x, gamma, beta = RNG.standard_normal(shape), RNG.standard_normal(shape[1]), RNG.standard_normal(shape[1])
+    net = nn.GroupNorm(groups, shape[1], gamma_init=ms.Tensor(gamma), beta_init=ms.Tensor(beta), dtype=ms.float64)
+    for p in net.get_parameters():
+        p.move_to(device)
+    np.testing.assert_allclose(host(net(on(device, x))), reference_group_norm(x, groups, gamma, beta, 1e-5),
+                               rtol=1e-10, atol=1e-10)
+    from gpucell.ops.group_norm import group_norm
+    gradcheck(lambda x, g, b: group_norm(x, groups, g, b, 1e-5), x, gamma, beta, positions=(0, 1, 2),
+              device=device, rtol=1e-5, atol=1e-6)
+
+
+def test_instancenorm2d_normalises_each_instance_and_moves_the_statistics(device):
+    x = RNG.standard_normal((3, 2, 4, 5)) * 3 + 1
+    net = nn.InstanceNorm2d(2, momentum=0.2, dtype=ms.float64)
+    for p in net.get_parameters():
+        p.move_to(device)
+    gamma, beta = RNG.standard_normal(2), RNG.standard_normal(2)
+    net.gamma.set_data(on(device, gamma))
+    net.beta.set_data(on(device, beta))
+    for training in (True, False):  # instance statistics in both phases, as MindSpore
+        net.set_train(training)
+        out = host(net(on(device, x)))
+        mean, var = x.mean(axis=(2, 3), keepdims=True), x.var(axis=(2, 3), keepdims=True)
+        expected = (x - mean) / np.sqrt(var + 1e-5) * gamma.reshape(1, 2, 1, 1) + beta.reshape(1, 2, 1, 1)
+        np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    # two calls: moving = 0.8 * moving + 0.2 * (batch mean of instance means / unbiased variances)
+    stat_mean, stat_var = x.mean(axis=(2, 3)).mean(0), x.var(axis=(2, 3), ddof=1).mean(0)
+    expected_mean = 0.2 * stat_mean * (1 + 0.8)
+    expected_var = 0.8 * (0.8 * 1.0 + 0.2 * stat_var) + 0.2 * stat_var
+    np.testing.assert_allclose(host(net.moving_mean), expected_mean, rtol=1e-10)
+    np.testing.assert_allclose(host(net.moving_variance), expected_var, rtol=1e-10)
+    assert [p.name for p in net.trainable_params()] == ["gamma", "beta"]
+
+
+def test_instancenorm2d_gradients(device):
+    from gpucell.ops.group_norm import instance_norm
+    x, gamma, beta = RNG.standard_normal((2, 3, 3, 2)), RNG.standard_normal(3), RNG.standard_normal(3)
+    moving = [ms.Parameter(on(device, np.zeros(3)), name="m"), ms.Parameter(on(device, np.ones(3)), name="v")]
+    gradcheck(lambda x, g, b: instance_norm(x, g, b, *moving, 1e-5, 0.1), x, gamma, beta, positions=(0, 1, 2),
+              device=device, rtol=1e-5, atol=1e-6)
+
+
+def test_group_and_instance_norm_repr_and_errors():
+    assert repr(nn.GroupNorm(2, 4)) == "GroupNorm(num_groups=2, num_channels=4)"
+    assert nn.InstanceNorm2d(3).moving_mean.name == "mean"
+    with pytest.raises(ValueError, match="'GroupNorm'.*'num_channels' must be divisible by 'num_groups'"):
+        nn.GroupNorm(3, 4)
+    with pytest.raises(ValueError, match="'GroupNorm'.*'num_groups'.*positive"):
+        nn.GroupNorm(0, 4)
+    with pytest.raises(TypeError, match="'GroupNorm'.*'eps'.*float"):
+        nn.GroupNorm(2, 4, eps=1)
+    with pytest.raises(ValueError, match="'GroupNorm'.*num_channels 4"):
+        nn.GroupNorm(2, 4)(Tensor(np.ones((1, 6, 2, 2), np.float32)))
+    with pytest.raises(TypeError, match="'InstanceNorm2d'.*'momentum'.*float"):
+        nn.InstanceNorm2d(3, momentum=1)
+    with pytest.raises(ValueError, match="'InstanceNorm2d'.*'momentum'.*\\[0.0, 1.0\\]"):
+        nn.InstanceNorm2d(3, momentum=1.5)
+    with pytest.raises(ValueError, match="'InstanceNorm2d'.*4-D"):
+        nn.InstanceNorm2d(3)(Tensor(np.ones((1, 3, 4), np.float32)))
+    with pytest.raises(ValueError, match="'InstanceNorm2d'.*more than one value"):
+        nn.InstanceNorm2d(3)(Tensor(np.ones((2, 3, 1, 1), np.float32)))

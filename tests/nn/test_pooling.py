@@ -189,3 +189,78 @@ def test_ceil_mode_and_indices_match_torch():
             want = torch.nn.functional.avg_pool2d(t, kernel, stride, padding, ceil_mode=True,
                                                   count_include_pad=include)
             np.testing.assert_allclose(host(got), want.numpy())
+
+
+# ---- MaxPool1d / AvgPool1d / ops.avg_pool1d: the 2-D pools over a height of one ----------------
+
+@pytest.mark.parametrize("kernel, stride, mode, padding", [(3, 2, "valid", 0), (2, 1, "same", 0), (3, 2, "pad", 1)])
+def test_1d_pools_match_reference(device, kernel, stride, mode, padding):
+    from gpucell.ops._layer_util import resolve_pads
+    x = RNG.standard_normal((2, 3, 9))
+    pads = resolve_pads("t", mode, (0, padding), (1, 9), (1, kernel), (1, stride), (1, 1))
+    for cell, kind in ((nn.MaxPool1d(kernel, stride, mode, padding), "max"),
+                       (nn.AvgPool1d(kernel, stride, mode, padding), "avg")):
+        expected = reference_pool(x[:, :, None], kind, (1, kernel), (1, stride), pads,
+                                  count_pad=mode == "pad")[:, :, 0]
+        np.testing.assert_allclose(host(cell(on(device, x))), expected, rtol=1e-12)
+        np.testing.assert_allclose(host(cell(on(device, x[0]))), expected[0], rtol=1e-12)  # (C, L)
+        gradcheck(cell, x, device=device)
+
+
+def test_avg_pool1d_functional_and_max_indices(device):
+    x = RNG.standard_normal((1, 2, 7))
+    out = ops.avg_pool1d(on(device, x), 3, 2, (1, 2), count_include_pad=False)
+    expected = reference_pool(x[:, :, None], "avg", (1, 3), (1, 2), (0, 0, 1, 2), count_pad=False)[:, :, 0]
+    np.testing.assert_allclose(host(out), expected, rtol=1e-12)
+    gradcheck(lambda t: ops.avg_pool1d(t, 3, 2, 1), x, device=device)
+    values, index = nn.MaxPool1d(3, 2, return_indices=True)(on(device, x))
+    np.testing.assert_array_equal(host(values), np.take_along_axis(x, host(index), axis=2))
+    assert index.dtype == ms.int64
+
+
+def test_1d_pool_repr_and_errors():
+    assert repr(nn.MaxPool1d(2, 2)) == "MaxPool1d(kernel_size=2, stride=2, pad_mode=VALID)"
+    with pytest.raises(TypeError, match="'MaxPool1d'.*'kernel_size'.*tuple of 1"):
+        nn.MaxPool1d((2, 2))
+    with pytest.raises(ValueError, match="'AvgPool1d'.*'stride'.*>= 1"):
+        nn.AvgPool1d(2, 0)
+    with pytest.raises(ValueError, match=r"'AvgPool1d'.*3-D \(N, C, L\).*\(1, 2, 3, 4\)"):
+        nn.AvgPool1d(2)(Tensor(np.ones((1, 2, 3, 4), np.float32)))
+    with pytest.raises(TypeError, match="'MaxPool1d'.*'return_indices'.*bool"):
+        nn.MaxPool1d(2, return_indices=1)
+    with pytest.raises(ValueError, match="'avg_pool1d'.*3-D"):
+        ops.avg_pool1d(Tensor(np.ones((2, 4), np.float32)), 2)
+
+
+# ---- AdaptiveAvgPool2d / ops.adaptive_avg_pool2d ------------------------------------------------
+
+def reference_adaptive_avg(x, out_hw):
+    h, w = x.shape[-2:]
+    out = np.zeros(x.shape[:-2] + tuple(out_hw))
+    for i in range(out_hw[0]):
+        r0, r1 = (i * h) // out_hw[0], -(-((i + 1) * h) // out_hw[0])
+        for j in range(out_hw[1]):
+            c0, c1 = (j * w) // out_hw[1], -(-((j + 1) * w) // out_hw[1])
+            out[..., i, j] = x[..., r0:r1, c0:c1].mean(axis=(-2, -1))
+    return out
+
+
+@pytest.mark.parametrize("shape, size, out_hw", [((2, 3, 7, 5), (3, 2), (3, 2)), ((2, 3, 6, 6), 1, (1, 1)),
+                                                 ((3, 5, 4), (None, 3), (5, 3)), ((1, 2, 4, 4), (8, 6), (8, 6))])
+def test_adaptive_avg_pool2d(device, shape, size, out_hw):
+    x = RNG.standard_normal(shape)
+    np.testing.assert_allclose(host(nn.AdaptiveAvgPool2d(size)(on(device, x))), reference_adaptive_avg(x, out_hw),
+                               rtol=1e-12, atol=1e-12)
+    gradcheck(lambda t: ops.adaptive_avg_pool2d(t, size), x, device=device)
+
+
+def test_adaptive_avg_pool2d_errors():
+    with pytest.raises(TypeError, match="'AdaptiveAvgPool2d'.*'output_size'"):
+        nn.AdaptiveAvgPool2d(2.0)
+    with pytest.raises(ValueError, match="'AdaptiveAvgPool2d'.*positive"):
+        nn.AdaptiveAvgPool2d((0, 2))
+    with pytest.raises(ValueError, match="'AdaptiveAvgPool2d'.*3-D.*4-D"):
+        nn.AdaptiveAvgPool2d(2)(Tensor(np.ones((2, 4), np.float32)))
+    with pytest.raises(TypeError, match="'AdaptiveAvgPool2D'.*float"):
+        ops.adaptive_avg_pool2d(Tensor(np.ones((1, 2, 4), np.int32)), 2)
+    assert repr(nn.AdaptiveAvgPool2d((2, None))) == "AdaptiveAvgPool2d(output_size=(2, None))"

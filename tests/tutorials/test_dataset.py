@@ -134,9 +134,6 @@ def test_mindrecord(tmp_path, monkeypatch, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="gpucell lacks the UInt32 Tensor dtype: MnistDataset's 'label' column is uint32, and "
-                          "iterating the untransformed dataset (visualize) must make a UInt32 Tensor of it")
 def test_mnist_visualize(capsys):
     # Download data from open datasets  -- replaced: no network here; MnistLike needs no download
     # (was: from download import download; path = download(url, "./", kind="zip", replace=True))

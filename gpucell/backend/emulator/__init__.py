@@ -313,6 +313,9 @@ class Emulator:
     sm_count = 2
     # Small on purpose: grid-stride loops then take several trips even on small test inputs.
     max_blocks = 3
+    # The emulator models sm_90's features the kernels use (wmma for float16 / bfloat16 / TF32,
+    # cp.async), so the wrappers choose the kernels an H100 would run.
+    compute_capability = 90
 
     def __init__(self, cache_dir: pathlib.Path | None = None,
                  sources: Mapping[str, tuple[str, Sequence[str]]] | None = None, *, ftz: bool = True):

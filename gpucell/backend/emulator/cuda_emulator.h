@@ -30,11 +30,18 @@
 //   subnormal inputs and results of arithmetic, comparisons and min/max flush to zero while loads,
 //   stores and copies keep the bits. KNOWN DIFFERENCE: those modes flush float64 subnormals too,
 //   which CUDA never does. atomicAdd(float*) always flushes, as PTX's atom.add.f32 does.
+// * tensor cores: nvcuda::wmma fragments (float16 / bfloat16 m16n16k16, TF32 m16n16k8, float
+//   accumulators), load / store / mma as warp-collective operations that check CUDA's rules (one
+//   pointer and ldm per warp, 32-byte alignment), in a layout of the emulator's own.
+// * cp.async (__pipeline_memcpy_async / __pipeline_commit / __pipeline_wait_prior): each copy
+//   lands only when its thread waits for its group (or returns), so a read before the wait sees
+//   shared memory's poison; sizes and alignment are checked. float4 / uint4 are 16-byte aligned.
 // * atomics (atomicAdd / Sub / Max / Min / Exch / CAS / And / Or / Xor), real host atomics;
 //   __threadfence* and __ldg (no-ops / plain loads: memory is sequentially consistent here).
 // * the intrinsics and math the kernels use: __umulhi, __int_as_float & co, half conversions
 //   through _Float16 with round-to-nearest-even (cvt.rn.f16.f32), the float/double math library,
-//   rsqrtf, __expf / __logf / __fdividef / __saturatef, and CUDA's global min / max.
+//   rsqrtf, __expf / __logf / __fdividef / __saturatef, and CUDA's global min / max; __half and
+//   __nv_bfloat16 with their round-to-nearest-even conversions.
 //
 // What it does NOT model:
 // * memory ordering and races: fibers interleave only at barriers, so a missing __syncthreads
@@ -83,6 +90,7 @@
 #define __forceinline__ inline
 #define __shared__ static
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 
 struct dim3 {
     unsigned int x = 1, y = 1, z = 1;
@@ -175,12 +183,23 @@ inline void swap_context(Context& from, Context& to) { swapcontext(&from.uc, &to
 
 enum class State : unsigned char { Fresh, Running, AtSyncthreads, AtWarp, Done, Failed };
 
+// One __pipeline_memcpy_async (cp.async) not yet performed: it lands when its thread waits for its
+// group (__pipeline_wait_prior) or returns, never earlier, so a kernel that reads the staged data
+// before waiting reads the shared memory's poison or an older tile.
+struct AsyncCopy {
+    void* dst;
+    const void* src;
+    unsigned bytes, zfill, group;
+};
+
 struct Fiber {
     Context context;
     char* stack = nullptr;  // kStackBytes from the pool while the fiber has started and not finished
     dim3 thread;
     unsigned index = 0;  // linear thread index in the block
     State state = State::Fresh;
+    std::vector<AsyncCopy> copies;  // issued, not yet landed, in issue order
+    unsigned groups = 0;  // __pipeline_commit calls so far: the group new copies join
 };
 
 struct Warp {
@@ -257,8 +276,24 @@ inline void push_ready(unsigned index) {
     __builtin_unreachable();
 }
 
+// Performs the thread's async copies of groups before `group` (all of them for ~0u), in issue order.
+inline void land_copies(unsigned group) {
+    std::vector<AsyncCopy>& copies = sched.current->copies;
+    std::size_t kept = 0;
+    for (const AsyncCopy& c : copies) {
+        if (c.group < group) {
+            std::memcpy(c.dst, c.src, c.bytes - c.zfill);
+            std::memset(static_cast<char*>(c.dst) + (c.bytes - c.zfill), 0, c.zfill);
+        } else {
+            copies[kept++] = c;
+        }
+    }
+    copies.resize(kept);
+}
+
 [[noreturn]] inline void fiber_main() {
     sched.thread_fn(sched.thread_args);
+    land_copies(~0u);  // a thread's outstanding copies still land after it returns
     suspend(State::Done);
     __builtin_unreachable();
 }
@@ -343,6 +378,8 @@ inline bool run_block(unsigned n) {
     sched.sync_counts[sched.sync_parity][0] = sched.sync_counts[sched.sync_parity][1] = 0;
     for (unsigned t = 0; t < n; ++t) {
         sched.fibers[t].state = State::Fresh;
+        sched.fibers[t].copies.clear();  // left by a failed launch
+        sched.fibers[t].groups = 0;
         push_ready(t);
     }
     for (unsigned w = 0; w < sched.warps.size(); ++w) {
@@ -792,6 +829,215 @@ inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }
 inline float __fdividef(float x, float y) { return x / y; }
 inline float __saturatef(float x) { return x > 0.0f ? (x < 1.0f ? x : 1.0f) : 0.0f; }  // NaN -> 0
+
+// ---- vector types (16-byte aligned, as CUDA's: one 128-bit load or store) ----------------------
+
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+struct alignas(16) uint4 {
+    unsigned int x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+inline uint4 make_uint4(unsigned x, unsigned y, unsigned z, unsigned w) { return {x, y, z, w}; }
+
+// ---- 2-byte floats, under the names cuda_fp16.h and cuda_bf16.h give them ----------------------
+
+struct __half {
+    unsigned short __x;
+};
+struct __nv_bfloat16 {
+    unsigned short __x;
+};
+inline __half __float2half_rn(float f) { return {gc_float_to_half_bits(f)}; }
+inline __half __float2half(float f) { return __float2half_rn(f); }
+inline float __half2float(__half h) { return gc_half_bits_to_float(h.__x); }
+// Round to nearest even; a NaN stays a quiet NaN of its sign (as ml_dtypes and CUDA's header do).
+inline __nv_bfloat16 __float2bfloat16_rn(float f) {
+    const std::uint32_t u = gc_emu_bits<std::uint32_t>(f);
+    if (std::isnan(f)) return {(unsigned short)(((u >> 16) & 0x8000u) | 0x7fc0u)};
+    const std::uint32_t lower = u & 0xffffu, upper = u >> 16;
+    const bool up = lower > 0x8000u || (lower == 0x8000u && (upper & 1u));
+    return {(unsigned short)(upper + up)};  // a carry into the exponent is the correct rounding
+}
+inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); }
+inline float __bfloat162float(__nv_bfloat16 b) { return gc_emu_bits<float>((std::uint32_t)b.__x << 16); }
+
+// ---- async copies (cuda_pipeline_primitives.h: cp.async on sm_80+) ------------------------------
+// Modelled as deferred copies: each lands when its thread waits for its group or returns (see
+// emu::AsyncCopy). Sizes, alignment and zfill are checked as the header asserts them.
+
+inline void __pipeline_memcpy_async(void* dst_shared, const void* src_global, std::size_t size_and_align,
+                                    std::size_t zfill = 0) {
+    const auto d = reinterpret_cast<std::uintptr_t>(dst_shared), s = reinterpret_cast<std::uintptr_t>(src_global);
+    if ((size_and_align != 4 && size_and_align != 8 && size_and_align != 16) || zfill > size_and_align)
+        emu::abort_thread("__pipeline_memcpy_async copies 4, 8 or 16 bytes with zfill <= size, got size " +
+                          std::to_string(size_and_align) + ", zfill " + std::to_string(zfill));
+    if (d % size_and_align || s % size_and_align)
+        emu::abort_thread("__pipeline_memcpy_async of " + std::to_string(size_and_align) +
+                          " bytes needs both addresses aligned to it");
+    emu::Fiber& f = *emu::sched.current;
+    f.copies.push_back({dst_shared, src_global, (unsigned)size_and_align, (unsigned)zfill, f.groups});
+}
+inline void __pipeline_commit() { ++emu::sched.current->groups; }
+// Waits until at most `prior` of the committed groups are still in flight; uncommitted copies stay.
+inline void __pipeline_wait_prior(std::size_t prior) {
+    const unsigned groups = emu::sched.current->groups;
+    if (groups > prior) emu::land_copies(groups - (unsigned)prior);
+}
+
+// ---- tensor cores: nvcuda::wmma (mma.h) ---------------------------------------------------------
+// Fragments hold n = rows * cols / 32 elements per lane in an emulator-chosen layout (element e of
+// lane l is the logical row-major element l * n + e); CUDA leaves the layout unspecified, so a kernel
+// that is correct here does not depend on it. A lane that reads what store_matrix_sync wrote before
+// a __syncwarp mostly reads other lanes' (not yet written) elements: the kernel tests see poison. load / store / mma are warp-collective (full mask, full
+// warp) and check what CUDA requires: one pointer and ldm for the whole warp, the pointer 32-byte
+// aligned, ldm a multiple of 16 bytes. mma_sync multiplies exactly and accumulates in float, in k
+// order (the hardware's order is unspecified); tf32 operands keep their top 19 bits, as the hardware
+// reads them (a kernel that skips __float_to_tf32 truncates instead of rounding).
+
+namespace nvcuda::wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+namespace precision {
+struct tf32 {};
+}  // namespace precision
+enum layout_t { mem_row_major, mem_col_major };
+
+// cvt.rna.tf32.f32: 10 mantissa bits, round to nearest, ties away from zero; NaN and Inf kept.
+inline float __float_to_tf32(float f) {
+    if (!std::isfinite(f)) return f;
+    return gc_emu_bits<float>((gc_emu_bits<std::uint32_t>(f) + 0x1000u) & 0xffffe000u);
+}
+
+namespace detail {
+template <typename T> struct element { using type = T; };
+template <> struct element<precision::tf32> { using type = float; };
+template <typename Use, int M, int N, int K> struct dims;
+template <int M, int N, int K> struct dims<matrix_a, M, N, K> { static constexpr int rows = M, cols = K; };
+template <int M, int N, int K> struct dims<matrix_b, M, N, K> { static constexpr int rows = K, cols = N; };
+template <int M, int N, int K> struct dims<accumulator, M, N, K> { static constexpr int rows = M, cols = N; };
+
+// The shapes mma.h offers these types: TF32 operands m16n16k8, 2-byte operands m16n16k16,
+// m32n8k16 and m8n32k16; a float accumulator any of those.
+template <typename T, int M, int N, int K>
+constexpr bool valid_shape() {
+    const bool tf32 = M == 16 && N == 16 && K == 8;
+    const bool k16 = K == 16 && ((M == 16 && N == 16) || (M == 32 && N == 8) || (M == 8 && N == 32));
+    if constexpr (std::is_same_v<T, precision::tf32>) return tf32;
+    else if constexpr (std::is_same_v<T, float>) return tf32 || k16;
+    else return k16;
+}
+
+inline float value(float v) { return v; }
+inline float value(__half v) { return __half2float(v); }
+inline float value(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> inline T from_float(float v) { return v; }
+template <> inline __half from_float<__half>(float v) { return __float2half_rn(v); }
+
+// Every lane gives the same pointer and ldm (checked), properly aligned.
+inline void uniform_access(const char* what, const void* p, unsigned ldm, std::size_t element_bytes) {
+    const auto address = reinterpret_cast<std::uintptr_t>(p);
+    if (address % 32)
+        emu::abort_thread(std::string(what) + " needs a 256-bit (32-byte) aligned pointer");
+    if (ldm * element_bytes % 16)
+        emu::abort_thread(std::string(what) + " needs ldm to be a multiple of 16 bytes, got " + std::to_string(ldm) +
+                          " elements of " + std::to_string(element_bytes) + " bytes");
+    const std::uint64_t key = address ^ ((std::uint64_t)ldm << 48);
+    const std::uint64_t* slots = emu::warp_exchange(0xffffffffu, key, what);
+    for (int lane = 0; lane < 32; ++lane)
+        if (slots[lane] != key)
+            emu::abort_thread(std::string(what) + ": the lanes of a warp passed different pointers or ldm");
+}
+}  // namespace detail
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment {
+    static_assert(detail::valid_shape<T, M, N, K>(), "no such wmma fragment shape for this type");
+    using element_type = typename detail::element<T>::type;
+    static constexpr int rows = detail::dims<Use, M, N, K>::rows, cols = detail::dims<Use, M, N, K>::cols;
+    static constexpr int num_elements = rows * cols / 32;
+    element_type x[num_elements];
+};
+
+template <typename Use, int M, int N, int K, typename T, typename Layout>
+inline void fill_fragment(fragment<Use, M, N, K, T, Layout>& f, typename detail::element<T>::type v) {
+    for (auto& e : f.x) e = v;
+}
+
+template <typename Use, int M, int N, int K, typename T, typename Layout, typename P>
+inline void load_matrix_sync(fragment<Use, M, N, K, T, Layout>& f, const P* p, unsigned ldm) {
+    using F = fragment<Use, M, N, K, T, Layout>;
+    static_assert(!std::is_same_v<Layout, void>, "an accumulator load takes a layout_t");
+    static_assert(std::is_same_v<std::remove_cv_t<P>, typename F::element_type>, "pointer of the fragment's type");
+    detail::uniform_access("wmma::load_matrix_sync", p, ldm, sizeof(P));
+    const int lane = (int)(emu::sched.current->index % 32);
+    for (int e = 0; e < F::num_elements; ++e) {
+        const int flat = lane * F::num_elements + e, r = flat / F::cols, c = flat % F::cols;
+        f.x[e] = std::is_same_v<Layout, row_major> ? p[r * ldm + c] : p[c * ldm + r];
+    }
+}
+
+template <int M, int N, int K, typename T>
+inline void load_matrix_sync(fragment<accumulator, M, N, K, T>& f, const T* p, unsigned ldm, layout_t layout) {
+    using F = fragment<accumulator, M, N, K, T>;
+    detail::uniform_access("wmma::load_matrix_sync", p, ldm, sizeof(T));
+    const int lane = (int)(emu::sched.current->index % 32);
+    for (int e = 0; e < F::num_elements; ++e) {
+        const int flat = lane * F::num_elements + e, r = flat / F::cols, c = flat % F::cols;
+        f.x[e] = layout == mem_row_major ? p[r * ldm + c] : p[c * ldm + r];
+    }
+}
+
+template <int M, int N, int K, typename T>
+inline void store_matrix_sync(T* p, const fragment<accumulator, M, N, K, T>& f, unsigned ldm, layout_t layout) {
+    using F = fragment<accumulator, M, N, K, T>;
+    detail::uniform_access("wmma::store_matrix_sync", p, ldm, sizeof(T));
+    const int lane = (int)(emu::sched.current->index % 32);
+    for (int e = 0; e < F::num_elements; ++e) {
+        const int flat = lane * F::num_elements + e, r = flat / F::cols, c = flat % F::cols;
+        (layout == mem_row_major ? p[r * ldm + c] : p[c * ldm + r]) = f.x[e];
+    }
+}
+
+// d = a @ b + c. Each lane computes its own elements of d from every lane's a and b (published
+// through the warp exchange); a second exchange keeps every lane's operands alive and unchanged
+// until the whole warp has read them.
+template <int M, int N, int K, typename TA, typename LA, typename LB, typename TC>
+inline void mma_sync(fragment<accumulator, M, N, K, TC>& d, const fragment<matrix_a, M, N, K, TA, LA>& a,
+                     const fragment<matrix_b, M, N, K, TA, LB>& b, const fragment<accumulator, M, N, K, TC>& c) {
+    static_assert(!std::is_same_v<LA, void> && !std::is_same_v<LB, void>, "operand fragments have a layout");
+    using E = typename detail::element<TA>::type;
+    struct Operands {
+        const E* a;
+        const E* b;
+    };
+    const Operands mine{a.x, b.x};
+    const std::uint64_t* slots = emu::warp_exchange(0xffffffffu, &mine, "wmma::mma_sync");
+    Operands lanes[32];
+    for (int lane = 0; lane < 32; ++lane) lanes[lane] = *reinterpret_cast<const Operands*>(slots[lane]);
+    auto operand = [](E v) {
+        if constexpr (std::is_same_v<TA, precision::tf32>)
+            return gc_emu_bits<float>(gc_emu_bits<std::uint32_t>(v) & 0xffffe000u);
+        else return detail::value(v);
+    };
+    const int lane = (int)(emu::sched.current->index % 32);
+    constexpr int per_c = M * N / 32, per_a = M * K / 32, per_b = K * N / 32;
+    for (int e = 0; e < per_c; ++e) {
+        const int flat = lane * per_c + e, r = flat / N, col = flat % N;
+        float sum = detail::value(c.x[e]);
+        for (int k = 0; k < K; ++k) {
+            const int fa = r * K + k, fb = k * N + col;  // row-major flat indices in A (M x K), B (K x N)
+            sum += operand(lanes[fa / per_a].a[fa % per_a]) * operand(lanes[fb / per_b].b[fb % per_b]);
+        }
+        d.x[e] = detail::from_float<TC>(sum);
+    }
+    emu::warp_exchange(0xffffffffu, 0, "wmma::mma_sync");
+}
+}  // namespace nvcuda::wmma
 
 // CUDA's global min / max: the usual arithmetic conversions, fmin / fmax for floating types.
 template <typename A, typename B>

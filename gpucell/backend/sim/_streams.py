@@ -10,12 +10,13 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import weakref
 
 from gpucell.backend.sim import _capture, _clock, _context
 from gpucell.backend.sim._errors import CAPTURE_UNSUPPORTED, INVALID_HANDLE, runtime_error
 
 __all__ = ["Stream", "ExternalStream", "Event", "get_current_stream", "get_elapsed_time", "current_state",
-           "state_of", "host_sync"]
+           "state_of", "state_of_pointer", "host_sync"]
 
 _pointers = itertools.count(0x5100)  # fake cudaStream_t values, distinct from 0 (legacy) and 2 (per-thread)
 _STREAM_LEGACY, _STREAM_PER_THREAD = 0, 2
@@ -161,6 +162,7 @@ class Stream(_BaseStream):
             kind = "non-blocking" if non_blocking else "blocking"
             state = _clock.new_state(device_id, not non_blocking, f"{kind} stream {ptr:#x} of device {device_id}")
             super().__init__(ptr, device_id, state)
+            _by_pointer[ptr] = self
 
 
 class ExternalStream(_BaseStream):
@@ -172,6 +174,18 @@ class ExternalStream(_BaseStream):
             raise ValueError(f"For 'ExternalStream', the simulated device knows no stream {ptr:#x}; only "
                              f"streams it created (use Stream.from_external on those).")
         super().__init__(ptr, device_id, None)
+
+
+# Live streams by their cudaStream_t value: libraries (NCCL) take a stream as a raw pointer.
+_by_pointer: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def state_of_pointer(ptr: int) -> _clock.StreamState:
+    """The state of the stream whose ``cudaStream_t`` is ``ptr`` (0: legacy, 2: per-thread)."""
+    stream = {_STREAM_LEGACY: Stream.null, _STREAM_PER_THREAD: Stream.ptds}.get(ptr) or _by_pointer.get(ptr)
+    if stream is None:
+        raise runtime_error(INVALID_HANDLE, f"no live stream has the pointer {ptr:#x}")
+    return stream._sim_state()
 
 
 Stream.null = Stream(null=True)

@@ -1,4 +1,5 @@
-"""BatchNorm1d, BatchNorm2d and LayerNorm with MindSpore's parameters, defaults and conventions."""
+"""BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm and InstanceNorm2d with MindSpore's parameters, defaults
+and conventions."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from gpucell.nn.layer._checks import (
 )
 from gpucell.ops._util import check_int, type_name
 from gpucell.ops.batch_norm import batch_norm
+from gpucell.ops.group_norm import group_norm, instance_norm
 from gpucell.ops.layer_norm import layer_norm_axes
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm"]
 
 
 class _BatchNorm(Cell):
@@ -124,3 +126,82 @@ class LayerNorm(Cell):
         # 'gamma' without '=' is how MindSpore 2.x prints it.
         return (f"normalized_shape={self.normalized_shape}, begin_norm_axis={self.begin_norm_axis}, "
                 f"begin_params_axis={self.begin_params_axis}, gamma{self.gamma!r}, beta={self.beta!r}")
+
+
+def _float(where: str, name: str, value) -> float:
+    """MindSpore checks these with ``check_value_type(..., [float])``: an int is a TypeError."""
+    if not isinstance(value, float):
+        raise TypeError(f"For '{where}', the '{name}' must be a float, but got {value!r} with type "
+                        f"'{type_name(value)}'.")
+    return value
+
+
+class GroupNorm(Cell):
+    """Normalises each of ``num_groups`` groups of channels of each sample of (N, C, ...) input with
+    its mean and biased variance, then scales and shifts per channel by ``gamma`` and ``beta``.
+
+    >>> import gpucell as ms, numpy as np
+    >>> float(ms.nn.GroupNorm(2, 2)(ms.Tensor(np.ones((1, 2, 4, 4), np.float32))).asnumpy().max())
+    0.0
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-05, affine=True, gamma_init="ones", beta_init="zeros",
+                 dtype=_dt.float32):
+        super().__init__()
+        self.num_groups = positive_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = positive_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"For 'GroupNorm', the 'num_channels' must be divisible by 'num_groups', but got "
+                             f"'num_channels': {num_channels}, 'num_groups': {num_groups}.")
+        self.eps = _float("GroupNorm", "eps", eps)
+        self.affine = check_bool("GroupNorm", "affine", affine)
+        shape = (num_channels,)
+        self.gamma = make_parameter("GroupNorm", "gamma", gamma_init, shape, dtype, requires_grad=affine)
+        self.beta = make_parameter("GroupNorm", "beta", beta_init, shape, dtype, requires_grad=affine)
+
+    def construct(self, x):
+        check_input("GroupNorm", x, tuple(range(2, 9)), "(N, C, ...)")
+        check_channels("GroupNorm", x, self.num_channels, "num_channels")
+        return group_norm(x, self.num_groups, self.gamma, self.beta, self.eps)
+
+    def extend_repr(self) -> str:
+        return f"num_groups={self.num_groups}, num_channels={self.num_channels}"
+
+
+class InstanceNorm2d(Cell):
+    """Normalises each channel of each sample of (N, C, H, W) input with its own mean and biased
+    variance, in training and in prediction alike (as MindSpore), then scales and shifts per channel.
+
+    As MindSpore's InstanceNorm kernel, every call also moves ``moving_mean`` / ``moving_variance``
+    (Parameters, not trained) ``momentum`` of the way to the batch mean of the instance means / of
+    the unbiased instance variances; they never enter the output.
+
+    >>> import gpucell as ms, numpy as np
+    >>> ms.nn.InstanceNorm2d(3)(ms.Tensor(np.ones((2, 3, 2, 2), np.float32))).shape
+    (2, 3, 2, 2)
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, gamma_init="ones", beta_init="zeros",
+                 dtype=_dt.float32):
+        super().__init__()
+        where = "InstanceNorm2d"
+        self.num_features = positive_int(where, "num_features", num_features)
+        self.eps = _float(where, "eps", eps)
+        self.momentum = float_in(where, "momentum", _float(where, "momentum", momentum), 0.0, 1.0)
+        self.affine = check_bool(where, "affine", affine)
+        shape = (num_features,)
+        self.moving_mean = make_parameter(where, "mean", "zeros", shape, dtype, requires_grad=False)
+        self.moving_variance = make_parameter(where, "variance", "ones", shape, dtype, requires_grad=False)
+        self.gamma = make_parameter(where, "gamma", gamma_init, shape, dtype, requires_grad=affine)
+        self.beta = make_parameter(where, "beta", beta_init, shape, dtype, requires_grad=affine)
+
+    def construct(self, x):
+        check_input("InstanceNorm2d", x, (4,), "4-D (N, C, H, W)")
+        check_channels("InstanceNorm2d", x, self.num_features, "num_features")
+        return instance_norm(x, self.gamma, self.beta, self.moving_mean, self.moving_variance, self.eps,
+                             self.momentum)
+
+    def extend_repr(self) -> str:
+        return (f"num_features={self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"gamma={self.gamma!r}, beta={self.beta!r}, moving_mean={self.moving_mean!r}, "
+                f"moving_variance={self.moving_variance!r}")

@@ -65,14 +65,19 @@ class _AdamBase(Optimizer):
                            **extra} for i in range(len(self._param_list)))
         self._attrs = {"width": 5 + int(amsgrad), "per_param": per_param}
 
+    def _coefficients(self, lrs: list) -> list:
+        """The per-step scalars each group's update reads (its learning rate when there is no bias
+        correction); advances the beta powers."""
+        kind = self._kind
+        if kind is None:
+            return lrs
+        b1, b2 = self._powers
+        apply(BETA_POWERS, b1, b2, **self._powers_attrs)
+        return [apply(ADAM_COEFFICIENTS, lr, b1, b2, kind=kind) for lr in lrs]
+
     def construct(self, gradients):
         grads = self._check_grads(gradients)
-        lrs = self._step_lrs()
-        kind = self._kind
-        if kind is not None:
-            b1, b2 = self._powers
-            apply(BETA_POWERS, b1, b2, **self._powers_attrs)
-            lrs = [apply(ADAM_COEFFICIENTS, lr, b1, b2, kind=kind) for lr in lrs]
+        lrs = self._coefficients(self._step_lrs())
         inputs = []
         for p, g, (m, v), lr, state in zip(self._param_list, grads, self._moments, self._lr_index,
                                            self._extra_state):

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from gpucell.nn.optim.optimizer import Optimizer, _check_number
-from gpucell.ops._dispatch import apply
+from gpucell.nn.optim._for_each import ForEachOptimizer
+from gpucell.nn.optim.optimizer import _check_number
 from gpucell.ops._util import check_bool
 from gpucell.ops.optim import SGD_UPDATE
 
 __all__ = ["SGD", "Momentum"]
 
 
-class _MomentumUpdate(Optimizer):
+class _MomentumUpdate(ForEachOptimizer):
     """Shared construct: one fused in-place SGD op for all the Parameters."""
 
-    def _prepare(self, momentum: float, dampening: float, nesterov: bool, state: tuple) -> None:
-        per_param = tuple({"momentum": momentum, "dampening": dampening,
-                           "weight_decay": self.group_weight_decay[i], "nesterov": nesterov,
-                           "scale": self.reciprocal_scale} for i in range(len(self._param_list)))
-        self._states = tuple(tuple(s[i] for s in state) for i in range(len(self._param_list)))
-        self._attrs = {"width": 3 + len(state), "per_param": per_param}
-
-    def construct(self, gradients):
-        grads = self._check_grads(gradients)
-        lrs = self._step_lrs()
-        inputs = []
-        for p, g, lr, state in zip(self._param_list, grads, self._lr_index, self._states):
-            inputs += (p, g, lrs[lr], *state)
-        apply(SGD_UPDATE, *inputs, **self._attrs)
-        return self._success
+    def _prepare_momentum(self, momentum: float, dampening: float, nesterov: bool, state: tuple) -> None:
+        self._prepare(SGD_UPDATE, state, momentum=momentum, dampening=dampening, nesterov=nesterov)
 
 
 class SGD(_MomentumUpdate):
@@ -62,7 +49,7 @@ class SGD(_MomentumUpdate):
         # on the first step when dampening is 0.
         state = () if self.momentum == 0.0 else (
             (self.accum, self.stat) if self.dampening else (self.accum,))
-        self._prepare(self.momentum, self.dampening, self.nesterov, state)
+        self._prepare_momentum(self.momentum, self.dampening, self.nesterov, state)
 
 
 class Momentum(_MomentumUpdate):
@@ -79,4 +66,4 @@ class Momentum(_MomentumUpdate):
         self.momentum = _check_number(where, "momentum", momentum)
         self.use_nesterov = check_bool(where, "use_nesterov", use_nesterov)
         self.moments = self.parameters.clone(prefix="moments", init="zeros")
-        self._prepare(self.momentum, 0.0, self.use_nesterov, (self.moments,))
+        self._prepare_momentum(self.momentum, 0.0, self.use_nesterov, (self.moments,))

@@ -13,15 +13,16 @@
 
 from __future__ import annotations
 
-from gpucell.communication import auto_parallel, buckets, management
+from gpucell.communication import auto_parallel, management
+from gpucell.communication.all_reduce_op import all_reduce_tensors
 from gpucell.nn.cell import Cell
-from gpucell.tensor import Tensor
 
 __all__ = ["DistributedGradReducer"]
 
 
 class DistributedGradReducer(Cell):
-    """All-reduces a tuple of gradients (one per entry of ``parameters``) in size-capped flat buckets.
+    """All-reduces a tuple of gradients (one per entry of ``parameters``) in size-capped flat buckets:
+    MPI on the CPU, NCCL on the GPU (on the current stream; captured when the step is jitted).
 
     ``mean``: divide the sum by ``degree`` (None: the auto-parallel context's ``gradients_mean``).
     ``degree``: the divisor (None: the world's size). ``bucket_cap_mb``: the most megabytes one
@@ -51,17 +52,9 @@ class DistributedGradReducer(Cell):
         self.cap_bytes = int(bucket_cap_mb * 2**20)
 
     def construct(self, grads):
-        from gpucell.jit.function import tracing  # jit sits above nn
-
-        if tracing():
-            raise NotImplementedError("For 'DistributedGradReducer', the MPI all-reduce cannot run inside a "
-                                      "jitted step yet (issue 15: capture of the all-reduce); train data "
-                                      "parallel in PYNATIVE_MODE without @jit for now.")
         grads = tuple(grads)
         if len(grads) != len(self._parameters):
             raise ValueError(f"For 'DistributedGradReducer', expected {len(self._parameters)} gradients (one per "
                              f"parameter), but got {len(grads)}.")
-        reduced = buckets.all_reduce_arrays([g._data for g in grads], "sum", self.cap_bytes)
-        if self.mean:
-            reduced = [r / r.dtype.type(self.degree) for r in reduced]
-        return tuple(Tensor(r) for r in reduced)
+        # One op for all the buckets: a jitted step records it (captured on the GPU under NCCL).
+        return all_reduce_tensors(grads, self.mean, self.degree, self.cap_bytes)

@@ -13,6 +13,7 @@ import os
 import time
 
 from gpucell.train.callback._callback import Callback, step_in_epoch
+from gpucell.train.callback._console import rank_zero
 
 __all__ = ["CheckpointConfig", "ModelCheckpoint"]
 
@@ -115,7 +116,8 @@ class ModelCheckpoint(Callback):
         self._prefix_checked = True
 
     def on_train_begin(self, run_context) -> None:
-        self._unique_prefix()
+        if rank_zero():
+            self._unique_prefix()
         self._last_time = time.monotonic()
 
     def on_train_step_end(self, run_context) -> None:
@@ -135,6 +137,8 @@ class ModelCheckpoint(Callback):
     def _save(self, cb) -> None:
         from gpucell.checkpoint import save_checkpoint  # the checkpoint layer sits above nn and train
 
+        if not rank_zero():
+            return  # data parallel: every rank holds the same Parameters, rank 0 writes them once
         if not self._prefix_checked:
             self._unique_prefix()
         path = os.path.join(self._directory, f"{self._prefix}-{cb.cur_epoch_num}_{step_in_epoch(cb)}.ckpt")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["write", "loss_value"]
+__all__ = ["write", "loss_value", "rank_zero"]
 
 _active_bars: list = []  # tqdm bars now on screen (the progress callback registers its own)
 
 
+def rank_zero() -> bool:
+    """Whether this process prints and saves (data-parallel runs: rank 0 alone)."""
+    from gpucell.communication.management import is_rank_zero
+
+    return is_rank_zero()
+
+
 def write(text: str) -> None:
-    """Prints one line; above the progress bar when a tqdm bar is showing."""
+    """Prints one line (on rank 0 only); above the progress bar when a tqdm bar is showing."""
+    if not rank_zero():
+        return
     if _active_bars:
         _active_bars[-1].write(text, file=sys.stdout)
     else:

@@ -26,7 +26,8 @@ def _tqdm():
 
 class ProgressBar(Callback):
     """A progress bar per training epoch. ``Model.train`` adds one unless ``progress=False`` is
-    passed or the callbacks already hold one; ``use_tqdm=False`` forces the plain-text form."""
+    passed or the callbacks already hold one; ``use_tqdm=False`` forces the plain-text form. In a
+    data-parallel run only rank 0 shows it."""
 
     def __init__(self, interval: float = 5.0, use_tqdm: bool | None = None, file=None):
         self.interval = float(interval)
@@ -35,6 +36,7 @@ class ProgressBar(Callback):
         self._bar = None
         self._start = self._last = 0.0
         self._steps = 0
+        self._shown = True  # False on the ranks other than 0 of a data-parallel run
 
     def _out(self):
         return self._file if self._file is not None else sys.stderr
@@ -48,6 +50,9 @@ class ProgressBar(Callback):
         return bool(getattr(out, "isatty", lambda: False)())
 
     def on_train_epoch_begin(self, run_context) -> None:
+        self._shown = _console.rank_zero()
+        if not self._shown:
+            return
         cb = run_context.original_args()
         self._start = self._last = time.perf_counter()
         self._steps = 0
@@ -59,6 +64,8 @@ class ProgressBar(Callback):
             _console._active_bars.append(self._bar)
 
     def on_train_step_end(self, run_context) -> None:
+        if not self._shown:
+            return
         self._steps += 1
         now = time.perf_counter()
         refresh = now - self._last >= (0.5 if self._bar is not None else self.interval)
@@ -83,6 +90,8 @@ class ProgressBar(Callback):
         print(text, file=self._out(), flush=True)
 
     def on_train_epoch_end(self, run_context) -> None:
+        if not self._shown:
+            return
         if self._bar is not None:
             loss = _console.loss_value(run_context.original_args().get("net_outputs"))
             if loss is not None:
