@@ -2,8 +2,9 @@
 //
 // No CUDA toolkit header is included (not even cuda_fp16.h), so the host emulator
 // (gpucell/backend/emulator) can supply the few intrinsics used here (__umulhi, __int_as_float,
-// __uint_as_float, __longlong_as_double, the half conversions). (kernels/matmul_tc.cu alone includes
-// <mma.h> for the tensor cores, outside the emulator.) That does not free a pip install from the headers:
+// __uint_as_float, __longlong_as_double, the half conversions). (The fast matmul kernels alone include
+// <cuda_pipeline_primitives.h> for cp.async, outside the emulator; the tensor cores go through
+// kernels/wmma.cuh's PTX, since pip's headers lack crt/mma.h.) That does not free a pip install from the headers:
 // CuPy 14 passes the CUDA runtime headers' folder to every NVRTC compile and refuses to compile
 // when it finds none. cupy-cuda12x/13x wheels ship neither NVRTC nor the headers; their [ctk] extra
 // (pip install "gpucell[cuda12]") brings both.

@@ -39,8 +39,11 @@ def _plain(sig: inspect.Signature, drop_self: bool = False) -> str:
 
 
 def _resolve(name: str):
-    head, _, attr = name.partition(".")
-    return getattr({"ops": ops, "Tensor": ms.Tensor, "nn": nn, "ms": ms}[head], attr)
+    head, _, path = name.partition(".")
+    obj = {"ops": ops, "Tensor": ms.Tensor, "nn": nn, "ms": ms}[head]
+    for attr in path.split("."):  # ms.amp.all_finite: a module's name
+        obj = getattr(obj, attr)
+    return obj
 
 
 def _signature(name: str) -> str:

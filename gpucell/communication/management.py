@@ -94,7 +94,20 @@ def init(backend_name: str | None = None) -> None:
     if _World.size > 1:
         _install_abort_hook()
     if name == "nccl" and backend.get_device() == "GPU" and _World.local_size > 1:
-        backend.use_device_id(_World.local_rank)  # one GPU per process on a node
+        _use_own_gpu()
+
+
+def _use_own_gpu() -> None:
+    """Makes GPU ``local_rank`` current: before any NCCL communicator exists, since
+    ncclCommInitRank binds to the current device and refuses two ranks of a node on one GPU."""
+    from gpucell import backend
+
+    count = backend.cupy.cuda.runtime.getDeviceCount()
+    if _World.local_size > count:
+        raise ValueError(f"For 'communication.init', the 'nccl' backend needs one GPU per process, but this node "
+                         f"runs {_World.local_size} processes and has {count} GPU(s); start at most {count} "
+                         f"processes per node, or use init('mpi').")
+    backend.use_device_id(_World.local_rank)
 
 
 def _install_abort_hook() -> None:

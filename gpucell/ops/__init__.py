@@ -43,6 +43,7 @@ from gpucell.ops.comparison import (
 )
 from gpucell.ops.complex_parts import conj, imag, real
 from gpucell.ops.conv import conv1d, conv2d
+from gpucell.ops.conv3d import conv3d
 from gpucell.ops.conversion import cast, copy, stop_gradient
 from gpucell.ops.creation import arange, fill, full, full_like, ones, ones_like, zeros, zeros_like
 from gpucell.ops.creation_extra import eye, linspace
@@ -51,6 +52,7 @@ from gpucell.ops.dense import dense
 from gpucell.ops.dropout import dropout, dropout2d
 from gpucell.ops.elementwise import clamp, clip, exp, log, maximum, minimum, rsqrt, sign, sqrt, square
 from gpucell.ops.embedding import embedding
+from gpucell.ops.group_instance_norm import group_norm
 from gpucell.ops.layer_norm import layer_norm
 from gpucell.ops.linalg import bias_add, matmul
 from gpucell.ops.loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss
@@ -66,6 +68,7 @@ from gpucell.ops.math_extra import ceil, cos, erf, floor, isinf, isnan, log1p, r
 from gpucell.ops.one_hot import one_hot
 from gpucell.ops.padding import pad
 from gpucell.ops.pooling import avg_pool1d, avg_pool2d, max_pool2d
+from gpucell.ops.pooling3d import avg_pool3d, max_pool3d
 from gpucell.ops.primitives import (
     Abs,
     Add,
@@ -192,7 +195,7 @@ __all__ = [
     "Square", "Transpose", "Reshape", "ExpandDims", "Squeeze", "Concat", "Stack", "Tile", "Gather",
     "StopGradient", "BiasAdd", "GradOperation",
     "dense", "conv2d", "max_pool2d", "avg_pool2d", "batch_norm", "layer_norm", "embedding",
-    "conv1d", "pad", "avg_pool1d", "adaptive_avg_pool2d", "interpolate",
+    "conv1d", "pad", "avg_pool1d", "adaptive_avg_pool2d", "interpolate", "group_norm",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "clip_by_global_norm",
     "clip_by_value", "one_hot", "randn", "rand", "uniform", "standard_normal", "normal", "shape", "rank",
@@ -206,6 +209,7 @@ __all__ = [
     "sin", "cos", "floor", "ceil", "round", "reciprocal", "log1p", "erf", "isnan", "isinf", "prod", "cumsum",
     "topk", "sort", "argsort", "logsumexp", "norm", "gather_elements", "eye", "linspace", "chunk", "bernoulli",
     "Argmax", "ReduceProd",
+    "conv3d", "max_pool3d", "avg_pool3d",
 ]
 
 

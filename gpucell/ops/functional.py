@@ -62,6 +62,7 @@ from gpucell.ops import (  # MindSpore's names: abs, max, min, pow and sum shado
     gelu,
     greater,
     greater_equal,
+    group_norm,
     gt,
     interpolate,
     l1_loss,
@@ -138,6 +139,7 @@ from gpucell.ops.array_extra import chunk
 from gpucell.ops.attention import bmm, masked_fill, swapaxes, tril, triu
 from gpucell.ops.bernoulli import bernoulli
 from gpucell.ops.complex_parts import conj, imag, real
+from gpucell.ops.conv3d import conv3d
 from gpucell.ops.creation_extra import eye, linspace
 from gpucell.ops.cumulative import cumsum
 from gpucell.ops.loss_extra import (
@@ -149,6 +151,7 @@ from gpucell.ops.loss_extra import (
     smooth_l1_loss,
 )
 from gpucell.ops.math_extra import ceil, cos, erf, floor, isinf, isnan, log1p, reciprocal, round, sin
+from gpucell.ops.pooling3d import avg_pool3d, max_pool3d
 from gpucell.ops.reduction_extra import logsumexp, norm, prod
 from gpucell.ops.sorting import argsort, gather_elements, sort, topk
 
@@ -166,12 +169,13 @@ __all__ = [
     "std", "stop_gradient", "sub", "sum", "tanh", "tile", "transpose", "uniform", "unsqueeze", "var", "where",
     "zeros", "zeros_like", "shape", "dtype", "partial", "tensor_add", "tensor_sub", "tensor_mul", "tensor_div",
     "tensor_pow",
-    "conv1d", "pad", "avg_pool1d", "adaptive_avg_pool2d", "interpolate",
+    "conv1d", "pad", "avg_pool1d", "adaptive_avg_pool2d", "interpolate", "group_norm",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "leaky_relu", "prelu", "elu", "mish", "hardswish", "hardsigmoid", "softplus", "softsign",
     "binary_cross_entropy", "nll_loss", "smooth_l1_loss", "huber_loss", "kl_div", "margin_ranking_loss",
     "bmm", "masked_fill", "swapaxes", "tril", "triu",
     "real", "imag", "conj",
+    "conv3d", "max_pool3d", "avg_pool3d",
     "grad", "value_and_grad",  # noqa: F822 - resolved by __getattr__ below (gpucell.autograd)
     "sin", "cos", "floor", "ceil", "round", "reciprocal", "log1p", "erf", "isnan", "isinf", "prod", "cumsum",
     "topk", "sort", "argsort", "logsumexp", "norm", "gather_elements", "eye", "linspace", "chunk", "bernoulli",

@@ -16,6 +16,9 @@ from gpucell.ops.optim import _grad, _moments, _update_op
 
 __all__ = ["LAMB_COEFFICIENTS", "LAMB_UPDATE", "LARS_UPDATE"]
 
+# MindSpore clips Lamb's trust ratio to [0, 10] (lamb_gpu_kernel.h; the Ascend graph in nn/optim/lamb.py too).
+_LAMB_MAX_TRUST = 10.0
+
 
 def _norm(xp, a):
     return xp.sqrt(xp.sum(a * a))
@@ -34,21 +37,28 @@ def _lamb_coefficients(lr, step, *, beta1: float, beta2: float):
 
 def _lamb(param, grad, m, v, coef, *, beta1: float, beta2: float, eps: float, weight_decay: float,
           scale: float):
-    # MindSpore's Lamb kernel: m, v as Adam; r = m_hat / (sqrt(v_hat) + eps) + weight_decay * param;
-    # trust = ||param|| / ||r|| (1 when either norm is zero); param -= lr * trust * r.
+    # MindSpore's Lamb kernel (ApplyLambEraly / CalcTrustRatio in lamb_impl.cu, lamb_gpu_kernel.h):
+    # m, v as Adam; the step r = m_hat / (sqrt(v_hat) + eps) + weight_decay * param, but the trust
+    # ratio's denominator is the norm of m_hat / sqrt(v_hat + eps) + weight_decay * param (eps
+    # inside the root there); trust = ||param|| / that norm (1 when either norm is zero), clipped to
+    # [0, 10] (NaN gives 0); param -= lr * trust * r.
     xp = array_module(param)
     g = _grad(param, grad, 0.0, scale)
     scratch = _moments(xp, g, m, v, beta1, beta2)
-    xp.sqrt(v, out=scratch)
-    scratch *= coef[2]
+    m_hat = m * coef[1]
+    xp.multiply(v, coef[2] * coef[2], out=scratch)  # v_hat
+    r = m_hat / (xp.sqrt(scratch) + eps)
     scratch += eps
-    r = m * coef[1] / scratch
+    g_hat = m_hat / xp.sqrt(scratch, out=scratch)
     if weight_decay:
-        r = r + param * weight_decay
+        decay = param * weight_decay
+        r += decay
+        g_hat += decay
     w_norm = _norm(xp, param)
-    r_norm = _norm(xp, r)
-    both = (w_norm > 0) & (r_norm > 0)
-    trust = xp.where(both, w_norm / xp.where(both, r_norm, 1.0), 1.0)
+    g_hat_norm = _norm(xp, g_hat)
+    both = (w_norm > 0) & (g_hat_norm > 0)
+    trust = xp.where(both, w_norm / xp.where(both, g_hat_norm, 1.0), 1.0)
+    trust = xp.clip(xp.where(xp.isnan(trust), 0.0, trust), 0.0, _LAMB_MAX_TRUST)
     xp.subtract(param, r * (trust * coef[0]), out=param)
     return param
 

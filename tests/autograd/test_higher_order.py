@@ -413,6 +413,17 @@ CASES = [
          [_distinct((2, 2, 5, 4)), _distinct((2, 3, 7))],
          ("adaptive_max_pool2d", "adaptive_max_pool1d", "adaptive_avg_pool1d"),
          ("AdaptiveMaxPool2D", "AdaptiveMaxPool2DGrad", "AdaptiveMaxPoolPick", "Resample", "ResampleGrad")),
+    # 3-D: conv3d is Conv2D over depth windows folded into channels; the pools are 2-D pools per plane, then along depth
+    Case("conv3d", lambda x, w, b: ops.conv3d(x, w, b, (2, 1, 1), "pad", (1, 0, 1), (1, 2, 1), 2),
+         [R.standard_normal((1, 4, 4, 5, 3)), R.standard_normal((2, 2, 2, 2, 2)), R.standard_normal(2)], ("conv3d",),
+         ("DepthWindows", "DepthWindowsAdd", "Conv2D", "Conv2DGrad")),
+    Case("pools3d", lambda x: (ops.max_pool3d(x, 2, 2, padding=1),
+                               ops.max_pool3d(x, (2, 3, 2), 2, ceil_mode=True, return_indices=True)[0],
+                               ops.avg_pool3d(x, 2, 1, 1, count_include_pad=False)),
+         [_distinct((1, 2, 4, 5, 4))], ("max_pool3d", "avg_pool3d"),
+         ("MaxPool", "MaxPoolWithArgmax", "MaxPoolGrad", "MaxPoolPick", "AvgPool", "AvgPoolGrad")),
+    Case("group_norm", lambda x, w, b: ops.group_norm(x, 2, w, b, 1e-3),
+         [R.standard_normal((2, 4, 3)), R.standard_normal(4), R.standard_normal(4)], ("group_norm",)),
 ]
 
 

@@ -13,14 +13,6 @@ from gpucell.communication.all_reduce_op import all_reduce_tensors
 from tests.nn.nn_testing import gradcheck, host, on
 
 
-@pytest.fixture(autouse=True)
-def _clean():
-    yield
-    ms.reset_auto_parallel_context()
-    communication.release()
-    ms.jit.clear_cache()
-
-
 def _init(device: str, backend_name: str | None = None) -> None:
     if device == "GPU" and backend_name != "mpi":
         from gpucell.backend.nccl import nccl_module

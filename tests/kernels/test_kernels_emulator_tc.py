@@ -9,7 +9,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from gpucell.backend import emulator
+from gpucell.backend import emulator, kernels
 from gpucell.backend.emulator import EmulatorError
 
 SOURCE = r"""
@@ -89,6 +89,9 @@ __global__ void async_misaligned(const float* src) {
     __pipeline_memcpy_async(&staged[1], src, 16);
 }
 
+// cp.async writes shared memory only.
+__global__ void async_to_global(const float* src, float* dst) { __pipeline_memcpy_async(dst, src, 4); }
+
 __global__ void round_2byte(const float* x, __half* h, __nv_bfloat16* b, float* back, int n) {
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         h[i] = __float2half_rn(x[i]);
@@ -98,7 +101,20 @@ __global__ void round_2byte(const float* x, __half* h, __nv_bfloat16* b, float* 
 }
 """
 NAMES = ["wmma_16x16x16<__half>", "wmma_16x16x16<__nv_bfloat16>", "wmma_tf32", "wmma_misuse", "async_copy",
-         "async_misaligned", "round_2byte"]
+         "async_misaligned", "async_to_global", "round_2byte"]
+# kernels/wmma.cuh's gc_wmma names the .shared state space: under the emulator too, a store (or
+# load) through a pointer outside __shared__ memory fails the launch.
+GC_WMMA_SOURCE = kernels.source("wmma.cuh") + r"""
+__global__ void gc_wmma_store(float* global_out, int to_shared) {
+    __shared__ __align__(32) float scratch[256];
+    gc_wmma::fragment<gc_wmma::accumulator, 16, 16, 16, float> acc;
+    gc_wmma::fill_fragment(acc, 2.0f);
+    gc_wmma::store_matrix_sync(to_shared ? scratch : global_out, acc, 16, gc_wmma::mem_row_major);
+    __syncwarp();
+    if (to_shared)
+        for (int i = threadIdx.x; i < 256; i += 32) global_out[i] = scratch[i];
+}
+"""
 BF16 = ml_dtypes.bfloat16
 
 
@@ -165,9 +181,10 @@ def test_async_copies_land_when_waited_for(lib, prior):
     src = np.arange(128, dtype=np.float32) + 1
     out = np.zeros(192, np.float32)
     lib.launch("async_copy", (1,), (64,), (src, out, np.int32(prior)))
-    # wait_prior(n): all but the n most recent committed groups have landed.
-    np.testing.assert_array_equal(out[:64], src[:64] if prior <= 1 else -1)
-    np.testing.assert_array_equal(out[64:128], src[64:] if prior == 0 else -1)
+    # wait_prior(n): all but the n most recent committed groups have landed; the destination of
+    # one still in flight is undefined, which the emulator shows as poison (NaN), not the old -1.
+    np.testing.assert_array_equal(out[:64], src[:64] if prior <= 1 else np.nan)
+    np.testing.assert_array_equal(out[64:128], src[64:] if prior == 0 else np.nan)
     zfilled = out[128:].reshape(16, 4)
     np.testing.assert_array_equal(zfilled[:, :2], src[:64].reshape(16, 4)[:, :2])
     np.testing.assert_array_equal(zfilled[:, 2:], 0)
@@ -176,6 +193,20 @@ def test_async_copies_land_when_waited_for(lib, prior):
 def test_async_copy_alignment_is_checked(lib):
     with pytest.raises(EmulatorError, match="aligned"):
         lib.launch("async_misaligned", (1,), (1,), (np.zeros(8, np.float32),))
+
+
+def test_async_copy_destination_must_be_shared(lib):
+    with pytest.raises(EmulatorError, match="__shared__"):
+        lib.launch("async_to_global", (1,), (1,), (np.ones(4, np.float32), np.zeros(4, np.float32)))
+
+
+def test_gc_wmma_takes_shared_memory_only(emulator_cache):
+    gc_lib = emulator.build(GC_WMMA_SOURCE, ["gc_wmma_store"], emulator_cache)
+    out = aligned(np.zeros(256, np.float32))
+    gc_lib.launch("gc_wmma_store", (1,), (32,), (out, np.int32(1)))
+    np.testing.assert_array_equal(out, 2.0)
+    with pytest.raises(EmulatorError, match="gc_wmma::store_matrix_sync needs a pointer into __shared__"):
+        gc_lib.launch("gc_wmma_store", (1,), (32,), (out, np.int32(0)))
 
 
 def test_2byte_conversions_round_to_nearest_even_like_numpy_and_ml_dtypes(lib):

@@ -84,12 +84,15 @@ def ref_lamb(ws, steps, lr, b1=0.9, b2=0.999, eps=1e-6, wd=0.0, mask=None):
         for i, g in enumerate(grads):
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g
-            r = (m[i] / (1 - b1 ** t)) / (np.sqrt(v[i] / (1 - b2 ** t)) + eps)
+            m_hat, v_hat = m[i] / (1 - b1 ** t), v[i] / (1 - b2 ** t)
+            r = m_hat / (np.sqrt(v_hat) + eps)
+            g_hat = m_hat / np.sqrt(v_hat + eps)  # the kernel's trust-ratio norm: eps inside the root
             if mask[i]:
                 r = r + wd * ws[i]
-            w_norm, r_norm = np.linalg.norm(ws[i]), np.linalg.norm(r)
-            trust = w_norm / r_norm if w_norm > 0 and r_norm > 0 else 1.0
-            ws[i] = ws[i] - lr * trust * r
+                g_hat = g_hat + wd * ws[i]
+            w_norm, g_hat_norm = np.linalg.norm(ws[i]), np.linalg.norm(g_hat)
+            trust = w_norm / g_hat_norm if w_norm > 0 and g_hat_norm > 0 else 1.0
+            ws[i] = ws[i] - lr * min(trust, 10.0) * r
     return ws
 
 

@@ -146,3 +146,24 @@ def test_a_jitted_loss_scale_step_is_one_captured_graph_and_equals_eager(device,
                 np.testing.assert_allclose(p.asnumpy(), q.asnumpy(), rtol=1e-6, atol=1e-7, err_msg=p.name)
     assert float(step.scale_sense.asnumpy()) == float(eager.scale_sense.asnumpy())
     assert not [w for w in recwarn if "CUDA-graph" in str(w.message)], [str(w.message) for w in recwarn]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
+def test_a_network_that_overflows_at_every_step_shrinks_the_scale_to_one_and_never_writes(device):
+    """Issue 14's bad input: every step overflows. The scale halves down to its floor and stays
+    there, every step reports the overflow, and the Parameters and the optimizer state are never
+    written (no NaN reaches them), eager and jitted."""
+    net = Linear()
+    optimizer = nn.Adam(net.trainable_params(), 0.1)
+    manager = DynamicLossScaleManager(init_loss_scale=8, scale_factor=2, scale_window=1)
+    step = nn.TrainOneStepWithLossScaleCell(nn.WithLossCell(net, mse), optimizer, manager.get_update_cell())
+    state = {p.name: p.asnumpy().copy() for p in optimizer.get_parameters()}
+    scales = []
+    for run in (step, ms.jit(step)):
+        for _ in range(3):
+            _, overflow, scale = run(*_data(big=True))
+            assert bool(overflow.asnumpy())
+            scales.append(float(scale.asnumpy()))
+    assert scales == [8.0, 4.0, 2.0, 1.0, 1.0, 1.0] and float(step.scale_sense.asnumpy()) == 1.0
+    for p in optimizer.get_parameters():
+        np.testing.assert_array_equal(p.asnumpy(), state[p.name])

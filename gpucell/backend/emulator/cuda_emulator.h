@@ -5,7 +5,11 @@
 // Engine: the threads of a block are fibers (user-space contexts with their own stacks) on the one
 // OS thread that runs the launch; blocks run one after another. A thread runs until it returns or
 // reaches a barrier (__syncthreads*, a warp shuffle / vote / __syncwarp); when every live thread
-// of the block (of the warp, for warp operations) has arrived, the waiters resume in thread order.
+// of the block (of the warp, for warp operations) has arrived, the waiters resume in thread order;
+// a warp released from a warp operation runs on before any other warp, so between two
+// __syncthreads one warp gets as far ahead of the others as it can (on a GPU warps drift apart:
+// a kernel that restages a buffer another warp still reads must show that here, not pass because
+// the warps happened to advance in step).
 // Every launch is deterministic: same inputs, same interleaving, same bits. A mutex serialises the
 // launches of one library (the Python side calls without the GIL); each library has its own state.
 // On x86-64 a fiber switch is a few instructions (below); elsewhere ucontext, much slower.
@@ -34,8 +38,10 @@
 //   accumulators), load / store / mma as warp-collective operations that check CUDA's rules (one
 //   pointer and ldm per warp, 32-byte alignment), in a layout of the emulator's own.
 // * cp.async (__pipeline_memcpy_async / __pipeline_commit / __pipeline_wait_prior): each copy
-//   lands only when its thread waits for its group (or returns), so a read before the wait sees
-//   shared memory's poison; sizes and alignment are checked. float4 / uint4 are 16-byte aligned.
+//   poisons its destination when issued and lands only when its thread waits for its group (or
+//   returns), so a read before the wait, and a copy issued into a buffer other threads still
+//   read, show as poison; sizes, alignment and a __shared__ destination are checked. float4 /
+//   uint4 are 16-byte aligned.
 // * atomics (atomicAdd / Sub / Max / Min / Exch / CAS / And / Or / Xor), real host atomics;
 //   __threadfence* and __ldg (no-ops / plain loads: memory is sequentially consistent here).
 // * the intrinsics and math the kernels use: __umulhi, __int_as_float & co, half conversions
@@ -184,8 +190,11 @@ inline void swap_context(Context& from, Context& to) { swapcontext(&from.uc, &to
 enum class State : unsigned char { Fresh, Running, AtSyncthreads, AtWarp, Done, Failed };
 
 // One __pipeline_memcpy_async (cp.async) not yet performed: it lands when its thread waits for its
-// group (__pipeline_wait_prior) or returns, never earlier, so a kernel that reads the staged data
-// before waiting reads the shared memory's poison or an older tile.
+// group (__pipeline_wait_prior) or returns, never earlier. Until then its destination holds poison
+// (written when the copy is issued: on a GPU the bytes may change at any moment in between), so a
+// kernel that reads the staged data before waiting, or that issues a copy into a buffer another
+// thread is still reading (a double buffer restaged before the barrier that ends its last read),
+// reads NaN / -1.
 struct AsyncCopy {
     void* dst;
     const void* src;
@@ -261,6 +270,13 @@ inline void push_ready(unsigned index) {
     sched.ready[at] = index;
 }
 
+// Puts a fiber at the head of the ring: it runs next.
+inline void push_ready_first(unsigned index) {
+    sched.head = sched.head == 0 ? sched.ready.size() - 1 : sched.head - 1;
+    sched.ready[sched.head] = index;
+    ++sched.count;
+}
+
 // Leaves the current fiber in `state` and returns to the scheduler; returns when resumed.
 [[gnu::always_inline]] inline void suspend(State state) {
     Fiber& f = *sched.current;
@@ -327,6 +343,18 @@ inline bool register_shared(const void* address, std::size_t size) {
     return true;
 }
 
+// Fails the launch unless `p` points into a function-scope __shared__ variable of the running
+// kernel: cp.async writes shared memory only, and gc_wmma (kernels/wmma.cuh) names the .shared
+// state space, which a generic pointer to global memory does not satisfy on a GPU.
+inline void require_shared(const char* what, const void* p) {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    for (const SharedVar& v : sched.kernel->shared) {
+        const auto begin = reinterpret_cast<std::uintptr_t>(v.address);
+        if (at >= begin && at < begin + v.size) return;
+    }
+    abort_thread(std::string(what) + " needs a pointer into __shared__ memory");
+}
+
 // ---- one block --------------------------------------------------------------------------------
 
 inline void release_block() {
@@ -340,15 +368,17 @@ inline void release_block() {
         }
 }
 
+// The released lanes run next, in lane order (pushed to the head last lane first): the warp runs
+// ahead of the others (see the top of this file).
 inline void release_warp(unsigned w) {
     Warp& warp = sched.warps[w];
     warp.waiting = 0;
     warp.parity ^= 1;
-    for (unsigned lane = 0; lane < warp.size; ++lane) {
+    for (unsigned lane = warp.size; lane-- > 0;) {
         Fiber& f = sched.fibers[32 * w + lane];
         if (f.state == State::AtWarp) {
             f.state = State::Running;
-            push_ready(f.index);
+            push_ready_first(f.index);
         }
     }
 }
@@ -864,8 +894,9 @@ inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); 
 inline float __bfloat162float(__nv_bfloat16 b) { return gc_emu_bits<float>((std::uint32_t)b.__x << 16); }
 
 // ---- async copies (cuda_pipeline_primitives.h: cp.async on sm_80+) ------------------------------
-// Modelled as deferred copies: each lands when its thread waits for its group or returns (see
-// emu::AsyncCopy). Sizes, alignment and zfill are checked as the header asserts them.
+// Modelled as deferred copies: each poisons its destination at once and lands when its thread
+// waits for its group or returns (see emu::AsyncCopy). Sizes, alignment, zfill and the shared
+// destination are checked as the header asserts them.
 
 inline void __pipeline_memcpy_async(void* dst_shared, const void* src_global, std::size_t size_and_align,
                                     std::size_t zfill = 0) {
@@ -876,6 +907,8 @@ inline void __pipeline_memcpy_async(void* dst_shared, const void* src_global, st
     if (d % size_and_align || s % size_and_align)
         emu::abort_thread("__pipeline_memcpy_async of " + std::to_string(size_and_align) +
                           " bytes needs both addresses aligned to it");
+    emu::require_shared("__pipeline_memcpy_async", dst_shared);
+    std::memset(dst_shared, 0xff, size_and_align);  // undefined until waited for (see emu::AsyncCopy)
     emu::Fiber& f = *emu::sched.current;
     f.copies.push_back({dst_shared, src_global, (unsigned)size_and_align, (unsigned)zfill, f.groups});
 }

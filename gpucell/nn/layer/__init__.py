@@ -22,8 +22,16 @@ from gpucell.nn.layer.activation import (
 from gpucell.nn.layer.attention import MultiheadAttention
 from gpucell.nn.layer.basic import Dense, Dropout, Dropout2d, Flatten, Identity
 from gpucell.nn.layer.conv import Conv1d, Conv1dTranspose, Conv2d, Conv2dTranspose
+from gpucell.nn.layer.conv3d import Conv3d, Conv3dTranspose
 from gpucell.nn.layer.embedding import Embedding
-from gpucell.nn.layer.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
+from gpucell.nn.layer.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from gpucell.nn.layer.padding import Pad
 from gpucell.nn.layer.pooling import (
     AdaptiveAvgPool1d,
@@ -35,6 +43,7 @@ from gpucell.nn.layer.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from gpucell.nn.layer.pooling3d import AvgPool3d, MaxPool3d
 from gpucell.nn.layer.resample import Upsample
 from gpucell.nn.layer.rnn_cells import GRUCell, LSTMCell, RNNCell
 from gpucell.nn.layer.rnns import GRU, LSTM, RNN
@@ -51,6 +60,11 @@ __all__ = [
            "AvgPool2d",
            "BatchNorm1d",
            "BatchNorm2d",
+           "BatchNorm3d",
+           "Conv3d",
+           "Conv3dTranspose",
+           "MaxPool3d",
+           "AvgPool3d",
            "Conv1d",
            "Conv1dTranspose",
            "Conv2d",

@@ -21,6 +21,7 @@ from gpucell.ops.conv import conv2d_padded
 from gpucell.ops.conv_transpose import conv_transpose2d_padded, deconv_length
 from gpucell.ops.linalg import bias_add
 from gpucell.ops.padding import pad
+from gpucell.tensor import Tensor
 
 __all__ = ["Conv1d", "Conv1dTranspose", "Conv2d", "Conv2dTranspose"]
 
@@ -31,6 +32,15 @@ def _int(where: str, name: str, value, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"For '{where}', the '{name}' must be >= {minimum}, but got {value}.")
     return value
+
+
+def _weight_init_1d(weight_init):
+    """MindSpore's 1-D layers take a Tensor ``weight_init`` without the height: (C_out, C_in / group,
+    k) for Conv1d, (C_in, C_out / group, k) for Conv1dTranspose, and store it over a height of one.
+    A 4-D Tensor (the stored layout) is taken as it is."""
+    if isinstance(weight_init, Tensor) and weight_init.ndim == 3:
+        return _shape.expand_dims(weight_init, 2)
+    return weight_init
 
 
 def _as_2d(where: str, kernel_size, stride, padding, dilation) -> tuple:
@@ -132,7 +142,7 @@ class Conv1d(_Conv):
                  dilation=1, group=1, has_bias=False, weight_init=None, bias_init=None, dtype=_dt.float32):
         kernel, step, pads, spread = _as_2d("Conv1d", kernel_size, stride, padding, dilation)
         super().__init__(in_channels, out_channels, kernel, step, pad_mode, pads, spread, group, has_bias,
-                         weight_init, bias_init, dtype)
+                         _weight_init_1d(weight_init), bias_init, dtype)
 
     def construct(self, x):
         check_input("Conv1d", x, (3,), "3-D (N, C, L)")
@@ -215,7 +225,7 @@ class Conv1dTranspose(_ConvTranspose):
                  group=1, has_bias=False, weight_init=None, bias_init=None, dtype=_dt.float32):
         kernel, step, pads, spread = _as_2d("Conv1dTranspose", kernel_size, stride, padding, dilation)
         super().__init__(in_channels, out_channels, kernel, step, pad_mode, pads, spread, group, has_bias,
-                         weight_init, bias_init, dtype)
+                         _weight_init_1d(weight_init), bias_init, dtype)
 
     def construct(self, x):
         check_input("Conv1dTranspose", x, (3,), "3-D (N, C, L)")

@@ -17,10 +17,10 @@ from gpucell.nn.layer._checks import (
 )
 from gpucell.ops._util import check_int, type_name
 from gpucell.ops.batch_norm import batch_norm
-from gpucell.ops.group_norm import group_norm, instance_norm
+from gpucell.ops.group_instance_norm import instance_norm, normalize_groups
 from gpucell.ops.layer_norm import layer_norm_axes
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm2d", "LayerNorm"]
 
 
 class _BatchNorm(Cell):
@@ -89,6 +89,33 @@ class BatchNorm2d(_BatchNorm):
 
     _ndims = (4,)
     _shape_text = "4-D (N, C, H, W)"
+
+
+class BatchNorm3d(Cell):
+    """Batch normalisation of (N, C, D, H, W) input over dim 1: as MindSpore, a BatchNorm2d (the
+    child ``bn2d``, so checkpoints name its Parameters ``bn2d.gamma`` ...) over (N, C, D * H, W).
+
+    >>> import gpucell as ms, numpy as np
+    >>> ms.nn.BatchNorm3d(3)(ms.Tensor(np.ones((2, 3, 2, 4, 4), np.float32))).shape
+    (2, 3, 2, 4, 4)
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.9, affine=True, gamma_init="ones", beta_init="zeros",
+                 moving_mean_init="zeros", moving_var_init="ones", use_batch_statistics=None, dtype=_dt.float32):
+        super().__init__()
+        try:
+            self.bn2d = BatchNorm2d(num_features, eps, momentum, affine, gamma_init, beta_init, moving_mean_init,
+                                    moving_var_init, use_batch_statistics, dtype=dtype)
+        except (TypeError, ValueError) as exc:  # the checks are BatchNorm2d's: name the cell the user made
+            raise type(exc)(str(exc).replace("'BatchNorm2d'", "'BatchNorm3d'", 1)) from None
+
+    def construct(self, input_x):
+        from gpucell.ops.shape import reshape
+
+        check_input("BatchNorm3d", input_x, (5,), "5-D (N, C, D, H, W)")
+        check_channels("BatchNorm3d", input_x, self.bn2d.num_features, "num_features")
+        n, c, d, h, w = input_x.shape
+        return reshape(self.bn2d(reshape(input_x, (n, c, d * h, w))), input_x.shape)
 
 
 class LayerNorm(Cell):
@@ -162,7 +189,7 @@ class GroupNorm(Cell):
     def construct(self, x):
         check_input("GroupNorm", x, tuple(range(2, 9)), "(N, C, ...)")
         check_channels("GroupNorm", x, self.num_channels, "num_channels")
-        return group_norm(x, self.num_groups, self.gamma, self.beta, self.eps)
+        return normalize_groups(x, self.num_groups, self.gamma, self.beta, self.eps)
 
     def extend_repr(self) -> str:
         return f"num_groups={self.num_groups}, num_channels={self.num_channels}"

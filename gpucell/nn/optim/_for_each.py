@@ -18,12 +18,12 @@ class ForEachOptimizer(Optimizer):
         n = len(self._param_list)
         self._op = op
         self._states = tuple(tuple(s[i] for s in state) for i in range(n))
-        per_param = tuple({**attrs, "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale}
-                          for i in range(n))
+        wds = self._update_weight_decay()
+        per_param = tuple({**attrs, "weight_decay": wds[i], "scale": self.reciprocal_scale} for i in range(n))
         self._attrs = {"width": 3 + len(state), "per_param": per_param}
 
     def construct(self, gradients):
-        grads = self._check_grads(gradients)
+        grads = self._gradients(gradients)
         lrs = self._step_lrs()
         inputs = []
         for p, g, lr, state in zip(self._param_list, grads, self._lr_index, self._states):

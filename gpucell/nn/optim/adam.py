@@ -60,9 +60,9 @@ class _AdamBase(Optimizer):
             self._extra_state = tuple((h,) for h in self.vhat)
         else:
             self._extra_state = ((),) * len(self._param_list)
-        per_param = tuple({"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
-                           "weight_decay": self.group_weight_decay[i], "scale": self.reciprocal_scale,
-                           **extra} for i in range(len(self._param_list)))
+        wds = self._update_weight_decay()
+        per_param = tuple({"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps, "weight_decay": wds[i],
+                           "scale": self.reciprocal_scale, **extra} for i in range(len(self._param_list)))
         self._attrs = {"width": 5 + int(amsgrad), "per_param": per_param}
 
     def _coefficients(self, lrs: list) -> list:
@@ -76,7 +76,7 @@ class _AdamBase(Optimizer):
         return [apply(ADAM_COEFFICIENTS, lr, b1, b2, kind=kind) for lr in lrs]
 
     def construct(self, gradients):
-        grads = self._check_grads(gradients)
+        grads = self._gradients(gradients)
         lrs = self._coefficients(self._step_lrs())
         inputs = []
         for p, g, (m, v), lr, state in zip(self._param_list, grads, self._moments, self._lr_index,
@@ -116,7 +116,11 @@ class Adam(_AdamBase):
 class AdamWeightDecay(_AdamBase):
     """MindSpore's ``nn.AdamWeightDecay``: Adam without bias correction and with decoupled decay,
     ``p -= lr * (m / (sqrt(v) + eps) + weight_decay * p)``. State: ``adam_m.<name>``, ``adam_v.<name>``.
+    A group's ``grad_centralization`` is accepted and has no effect, as in MindSpore (whose
+    AdamWeightDecay never calls gradients_centralization).
     """
+
+    _centralize_at = None
 
     def __init__(self, params, learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-6, weight_decay: float = 0.0):
@@ -130,8 +134,11 @@ class AdamW(_AdamBase):
 
     ``p *= 1 - lr * weight_decay``, then ``p -= lr * m_hat / (sqrt(v_hat) + eps)`` with the bias
     corrected ``m_hat = m / (1 - beta1^t)``, ``v_hat = v / (1 - beta2^t)``. State: ``moment1.<name>``,
-    ``moment2.<name>``, ``beta1_power``, ``beta2_power``.
+    ``moment2.<name>``, ``beta1_power``, ``beta2_power``. With a group's ``grad_centralization``
+    the gradient alone is centralized (the decay is decoupled from it, as in Lamb).
     """
+
+    _centralize_at = "before_decay"
 
     def __init__(self, params, learning_rate=1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 1e-2, loss_scale: float = 1.0):

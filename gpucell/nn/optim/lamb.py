@@ -14,10 +14,12 @@ class Lamb(_AdamBase):
 
     ``m``, ``v`` as Adam; ``r = m_hat / (sqrt(v_hat) + eps) + weight_decay * p`` with the bias
     corrections ``m_hat = m / (1 - beta1^t)``, ``v_hat = v / (1 - beta2^t)`` (``t`` counts the steps,
-    this one included, from ``global_step``); then ``p -= lr * ||p|| / ||r|| * r`` per Parameter
-    (the trust ratio is 1 when either norm is zero). Decay skips Parameters with ``beta`` or
-    ``gamma`` in their names. No ``loss_scale`` argument, as in MindSpore. State: ``lamb_m.<name>``,
-    ``lamb_v.<name>``.
+    this one included, from ``global_step``); then ``p -= lr * trust * r`` per Parameter with
+    ``trust = ||p|| / ||m_hat / sqrt(v_hat + eps) + weight_decay * p||`` (epsilon inside the root
+    there, as MindSpore's kernel has it), 1 when either norm is zero, clipped to [0, 10]. Decay
+    skips Parameters with ``beta`` or ``gamma`` in their names (without groups). No ``loss_scale``
+    argument, as in MindSpore. State: ``lamb_m.<name>``, ``lamb_v.<name>``. A group's
+    ``grad_centralization`` centralizes the raw gradient (MindSpore's Lamb decays inside the update).
 
     >>> import gpucell as ms
     >>> from gpucell import nn
@@ -27,6 +29,8 @@ class Lamb(_AdamBase):
     >>> w.asnumpy().round(4)  # r is about [1, 1]: the step is 0.1 * 5 / sqrt(2) per coordinate
     array([2.6464, 3.6464], dtype=float32)
     """
+
+    _centralize_at = "before_decay"
 
     def __init__(self, params, learning_rate, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-6,
                  weight_decay: float = 0.0):

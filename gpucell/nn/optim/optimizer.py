@@ -6,7 +6,19 @@ schedule Cell evaluated from ``global_step`` (a list, a 1-D Tensor or a Learning
 that captured a step keeps reading the current learning rate, and a schedule needs no recompiling.
 
 Parameter groups follow MindSpore: ``params`` may be a list of dicts with the keys ``"params"``,
-``"lr"``, ``"weight_decay"`` and ``"order_params"``.
+``"lr"``, ``"weight_decay"``, ``"grad_centralization"`` and ``"order_params"``.
+
+Gradient centralization (a group's ``"grad_centralization": True``) happens where MindSpore's
+optimizers do it: ``decay_weight`` (``g + weight_decay * loss_scale * p``), then
+``gradients_centralization`` (for a Parameter of 2 or more dims whose dim 1 is a multiple of 16:
+the gradient minus its mean over every dim but the first), then ``scale_grad`` (``/ loss_scale``),
+then the update. gpucell's fused updates add the weight decay and divide by the loss scale
+themselves, so which Parameters centralize is decided here once, at construction: their
+gradients get the decay and the centralization from a few ops before the fused update, which then
+adds no decay for them (and still divides by the loss scale). Every other Parameter keeps the one
+fused path, at no extra cost. Optimizers whose update adds the weight decay itself (MindSpore's
+SGD and Lamb; gpucell's AdamW, whose decay is decoupled) centralize the gradient alone;
+AdamWeightDecay, as in MindSpore, never centralizes.
 """
 
 from __future__ import annotations
@@ -19,7 +31,9 @@ from gpucell import dtype as _dt
 from gpucell.nn.cell import Cell
 from gpucell.nn.learning_rate_schedule import LearningRateSchedule, _IteratorLearningRate
 from gpucell.ops._dispatch import apply
+from gpucell.ops.arithmetic import ADD, MUL, SUB
 from gpucell.ops.optim import STEP_INCREMENT
+from gpucell.ops.reduction import MEAN
 from gpucell.parameter import Parameter, ParameterTuple
 from gpucell.tensor import Tensor
 
@@ -44,6 +58,22 @@ def _check_number(where: str, arg: str, value, minimum: float = 0.0, strict: boo
     return value
 
 
+def _check_grad_centralization(where: str, index: int, flag) -> bool:
+    """A group's ``grad_centralization``: a bool, as MindSpore checks it."""
+    if not isinstance(flag, bool):
+        raise TypeError(f"For '{where}', the 'grad_centralization' of group {index} must be a bool, but got "
+                        f"{flag!r} with type '{type(flag).__name__}'.")
+    return flag
+
+
+def _centralization_axes(shape: tuple) -> tuple | None:
+    """The axes MindSpore's gradients_centralization averages over for a Parameter of this shape:
+    every dim but the first, for 2 or more dims with dim 1 a multiple of 16; None: left as it is."""
+    if len(shape) < 2 or shape[1] % 16:
+        return None
+    return tuple(range(1, len(shape)))
+
+
 class Optimizer(Cell):
     """Base class of the optimizers: ``Optimizer(learning_rate, parameters, weight_decay=0.0,
     loss_scale=1.0)``.
@@ -51,9 +81,17 @@ class Optimizer(Cell):
     ``learning_rate``: a float; a list of floats or a 1-D Tensor (one per step; the last one holds
     once the steps run past the end); or a LearningRateSchedule of the step. ``parameters``: the
     Parameters to update, or groups (dicts). ``weight_decay``: L2 penalty, applied to Parameters
-    without ``beta`` or ``gamma`` in their names. ``loss_scale``: gradients are divided by it first.
+    without ``beta`` or ``gamma`` in their names (with groups: to every Parameter of a group whose
+    weight decay is > 0, as MindSpore). ``loss_scale``: gradients are divided by it first.
+    A group's ``grad_centralization`` (default False) centralizes the gradients of its Parameters
+    of 2 or more dims whose dim 1 is a multiple of 16, as MindSpore (see the module docstring).
     Calling ``optimizer(grads)`` updates every Parameter in place.
     """
+
+    # Where MindSpore's construct of this optimizer centralizes gradients: "after_decay"
+    # (decay_weight, gradients_centralization, scale_grad, then the update), "before_decay" (the
+    # update adds the weight decay itself, after: SGD, Lamb, AdamW) or None (never: AdamWeightDecay).
+    _centralize_at: str | None = "after_decay"
 
     def __init__(self, learning_rate, parameters, weight_decay: float = 0.0, loss_scale: float = 1.0):
         super().__init__(auto_prefix=False)
@@ -80,10 +118,18 @@ class Optimizer(Cell):
         for p in ordered:
             group = groups[group_of[id(p)]]
             wd = self.weight_decay if group["weight_decay"] is None else group["weight_decay"]
-            wds.append(wd if decay_filter(p) else 0.0)
+            # The name filter is the ungrouped default only: with groups MindSpore decays every
+            # Parameter of a group whose weight decay is > 0 (decay_flags = wd > 0), gamma and beta too.
+            wds.append(wd if self._grouped or decay_filter(p) else 0.0)
         self.group_weight_decay = tuple(wds)
-        self.decay_flags = tuple(decay_filter(p) for p in ordered)
+        self.decay_flags = tuple(w > 0 for w in wds) if self._grouped else tuple(decay_filter(p) for p in ordered)
         self.exec_weight_decay = any(w > 0 for w in wds)
+        self.grad_centralization_flags = tuple(groups[group_of[id(p)]]["grad_centralization"] for p in ordered)
+        # (index, axes) of each gradient to centralize: static, so a jit plan records a fixed set of ops.
+        axes = [_centralization_axes(p.shape) if flag else None
+                for p, flag in zip(ordered, self.grad_centralization_flags)]
+        self._centralized = () if self._centralize_at is None else tuple(
+            (i, a) for i, a in enumerate(axes) if a is not None)
         self.reciprocal_scale = 1.0 / self.loss_scale
         self._success = (True,) * len(ordered)
         # Plain references for the per-step path (registered attributes resolve more slowly).
@@ -107,7 +153,7 @@ class Optimizer(Cell):
         self._order_params = None
         if all(isinstance(p, Parameter) for p in items):
             self._grouped = False
-            return [{"params": items, "lr": None, "weight_decay": None}]
+            return [{"params": items, "lr": None, "weight_decay": None, "grad_centralization": False}]
         if not all(isinstance(p, dict) for p in items):
             kinds = sorted({type(p).__name__ for p in items})
             raise TypeError(f"For '{where}', the 'params' must hold only Parameters or only dicts, but "
@@ -130,6 +176,7 @@ class Optimizer(Cell):
                 "params": self._param_list(where, group["params"], f"group {i} 'params'"),
                 "lr": group.get("lr"),
                 "weight_decay": None if wd is None else _check_number(where, "weight_decay", wd),
+                "grad_centralization": _check_grad_centralization(where, i, group.get("grad_centralization", False)),
             })
         if not groups:
             raise ValueError(f"For '{where}', the 'params' hold only 'order_params' and no group.")
@@ -207,6 +254,33 @@ class Optimizer(Cell):
             if not isinstance(g, Tensor) or g._data.shape != shape:
                 self._bad_grad(gradients)
         return gradients
+
+    def _gradients(self, gradients) -> tuple:
+        """The checked gradients, centralized where a group asked for it (MindSpore's decay_weight
+        and gradients_centralization for those Parameters; the fused update then divides by the
+        loss scale). Ops only, no host reads: a jitted step records and captures them."""
+        grads = self._check_grads(gradients)
+        if not self._centralized:
+            return grads
+        grads = list(grads)
+        decay_first = self._centralize_at == "after_decay"
+        for i, axes in self._centralized:
+            g = grads[i]
+            # Read per call, not cached: LARS takes the weight decay over after construction.
+            decay = self.group_weight_decay[i] * self.loss_scale if decay_first else 0.0
+            if decay:
+                g = apply(ADD, g, apply(MUL, self._param_list[i], decay))
+            grads[i] = apply(SUB, g, apply(MEAN, g, axes=axes, keepdims=True))
+        return tuple(grads)
+
+    def _update_weight_decay(self) -> tuple:
+        """Each Parameter's weight decay for the fused update: 0 where :meth:`_gradients` already
+        added it before centralizing."""
+        wds = list(self.group_weight_decay)
+        if self._centralize_at == "after_decay":
+            for i, _ in self._centralized:
+                wds[i] = 0.0
+        return tuple(wds)
 
     def _bad_grad(self, gradients):
         for p, g in zip(self._param_list, gradients):

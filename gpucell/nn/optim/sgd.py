@@ -23,6 +23,8 @@ class SGD(_MomentumUpdate):
     ``v = momentum * v + (1 - dampening) * g`` (``v = g`` on the first step), then
     ``p -= lr * (g + momentum * v)`` with ``nesterov``, else ``p -= lr * v``; without momentum
     ``p -= lr * g``. ``g`` includes ``weight_decay * p``. State: ``accum.<name>`` and ``stat.<name>``.
+    A group's ``grad_centralization`` centralizes the gradient before the weight decay is added, as
+    MindSpore's SGD kernel adds it.
 
     >>> import gpucell as ms
     >>> from gpucell import nn
@@ -32,6 +34,8 @@ class SGD(_MomentumUpdate):
     >>> w.asnumpy()
     array([0.9, 2.1], dtype=float32)
     """
+
+    _centralize_at = "before_decay"
 
     def __init__(self, params, learning_rate=0.1, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, loss_scale: float = 1.0):

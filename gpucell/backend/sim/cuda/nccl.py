@@ -9,16 +9,24 @@ rank needs no world: its all-reduce is the identity, its broadcast a copy.
 
 Like CuPy, ``cupy.cuda`` does not import this module: ``from cupy.cuda import nccl`` does. Only
 the names of CuPy 14's ``cupy_backends.cuda.libs.nccl`` that gpucell uses are offered, with CuPy's
-signatures (``tests/communication/test_sim_nccl.py`` checks them against the installed CuPy).
+signatures and constants (``tests/communication/test_sim_nccl.py`` and ``test_nccl_review.py``
+check them against the installed CuPy).
+
+NCCL's own rules are kept: a collective of ``count == 0`` is discarded (its pointers are not
+looked at), and two ranks of one host on one device fail ``ncclCommInitRank`` ("Duplicate GPU
+detected", ``ncclInvalidUsage``). Where a GPU's behaviour is undefined the simulator refuses:
+buffers or a stream on another device than the communicator's (NCCL checks no pointers unless
+``NCCL_CHECK_POINTERS=1``), and a graph replaying a collective of a destroyed communicator.
 """
 
 from __future__ import annotations
 
 import os as _os
+import socket as _socket
 
 import numpy as _np
 
-from gpucell.backend.sim import _context, _launch, _memory, _streams
+from gpucell.backend.sim import _clock, _context, _launch, _memory, _streams
 
 __all__ = ["available", "NcclError", "NcclCommunicator", "get_unique_id", "get_version", "get_build_version",
            "NCCL_INT8", "NCCL_CHAR", "NCCL_UINT8", "NCCL_INT32", "NCCL_INT", "NCCL_UINT32", "NCCL_INT64",
@@ -104,13 +112,26 @@ def _mpi_world(ndev: int, where: str):
     return MPI
 
 
+def _check_one_device_per_rank(joined: list, rank: int) -> None:
+    """NCCL's "Duplicate GPU detected": ``joined`` holds (id, host, device) of every rank."""
+    _, host, device = joined[rank]
+    for other, (_, other_host, other_device) in enumerate(joined):
+        if other != rank and (other_host, other_device) == (host, device):
+            raise _error(_INVALID_USAGE, f"Duplicate GPU detected : rank {rank} and rank {other} both on CUDA "
+                                            f"device {device} (make each process's device current, e.g. "
+                                            f"cupy.cuda.Device(local_rank).use(), before NcclCommunicator)")
+
+
 class NcclCommunicator:
     """One rank's NCCL communicator: ``NcclCommunicator(ndev, commId, rank, config=None)``."""
 
     def __init__(self, ndev, commId, rank, config=None):
-        if not isinstance(commId, bytes) or len(commId) != _UNIQUE_ID_BYTES:
-            raise TypeError(f"Argument 'commId' has incorrect type (expected bytes of length {_UNIQUE_ID_BYTES}, "
-                            f"got {type(commId).__name__})")
+        # CuPy 14's own checks, with its exception types and words (Cython's argument check, then its
+        # length check).
+        if not isinstance(commId, bytes):
+            raise TypeError(f"Argument 'commId' has incorrect type (expected bytes, got {type(commId).__name__})")
+        if len(commId) != _UNIQUE_ID_BYTES:
+            raise ValueError(f"commId length {len(commId)} != {_UNIQUE_ID_BYTES}.")
         if not isinstance(ndev, int) or not isinstance(rank, int) or ndev < 1 or not 0 <= rank < ndev:
             raise _error(_INVALID_ARGUMENT, f"rank {rank!r} of {ndev!r} ranks")
         self._ndev, self._rank, self._id = ndev, rank, commId
@@ -120,9 +141,11 @@ class NcclCommunicator:
             if MPI.COMM_WORLD.Get_rank() != rank:
                 raise _error(_INVALID_USAGE, f"rank {rank} is MPI rank {MPI.COMM_WORLD.Get_rank()}: the simulated "
                                                 f"NCCL's ranks are the world's")
-            ids = MPI.COMM_WORLD.allgather(commId)  # ncclCommInitRank blocks until every rank joined
-            if any(i != commId for i in ids):
+            # ncclCommInitRank blocks until every rank joined; it then refuses two ranks on one GPU.
+            joined = MPI.COMM_WORLD.allgather((commId, _socket.gethostname(), _context.get_device_id()))
+            if any(i != commId for i, _, _ in joined):
                 raise _error(_INVALID_USAGE, "the ranks passed different unique ids")
+            _check_one_device_per_rank(joined, rank)
             self._mpi = MPI
         self._device = _context.get_device_id()
         self._alive = True
@@ -148,11 +171,33 @@ class NcclCommunicator:
         if found is None or found[1] + nbytes > found[0].size:
             raise _error(_INVALID_ARGUMENT, f"{where}: {nbytes} bytes at {pointer:#x} are not in one live "
                                                f"device allocation")
+        if found[0].device_id != self._device:
+            raise _error(_INVALID_ARGUMENT, f"{where}: the buffer at {pointer:#x} is on device "
+                                               f"{found[0].device_id}, the communicator on device {self._device}")
         return found[0], found[1], found[1] + nbytes
+
+    def _stream(self, where: str, stream: int):
+        # NCCL makes its own device current to launch, so 0 and 2 (the legacy and the per-thread
+        # default stream) are that device's; any other stream must belong to it.
+        if stream == 0:
+            return _clock.legacy_state(self._device)
+        if stream == 2:
+            return _clock.ptds_state(self._device)
+        state = _streams.state_of_pointer(stream)
+        if state.device != self._device:
+            raise _error(_INVALID_ARGUMENT, f"{where}: the stream is on device {state.device}, the communicator "
+                                               f"on device {self._device}")
+        return state
 
     def _check(self, where: str) -> None:
         if not self._alive:
             raise _error(_INVALID_ARGUMENT, f"{where} on a destroyed communicator")
+
+    def _check_replay(self, where: str) -> None:
+        """A graph that captured a collective replays it with the communicator it was captured
+        with: on a GPU, once that one is destroyed, the replay uses freed NCCL resources."""
+        if not self._alive:
+            raise _error(_INVALID_USAGE, f"a graph replays {where} of a destroyed communicator")
 
     def allReduce(self, sendbuf, recvbuf, count, datatype, op, stream):
         """Queues ``recvbuf = op over the ranks of sendbuf`` (``count`` elements) on ``stream``."""
@@ -160,10 +205,14 @@ class NcclCommunicator:
         dtype = _numpy_dtype(datatype)
         if op not in (NCCL_SUM, NCCL_PROD, NCCL_MAX, NCCL_MIN, NCCL_AVG):
             raise _error(_INVALID_ARGUMENT, f"allReduce: unknown ncclRedOp_t {op}")
+        state = self._stream("allReduce", stream)
+        if count == 0:
+            return  # NCCL discards an empty collective ("Empty collectives can be discarded")
         source, target = self._buffer("allReduce", sendbuf, count, dtype), self._buffer("allReduce", recvbuf, count,
                                                                                           dtype)
 
         def run():
+            self._check_replay("ncclAllReduce")
             values = source[0].view(source[1], source[2] - source[1]).view(dtype).copy()
             if self._mpi is not None:
                 MPI = self._mpi
@@ -176,7 +225,7 @@ class NcclCommunicator:
                 values = (reduced / reduced.dtype.type(self._ndev) if op == NCCL_AVG else reduced).astype(dtype)
             target[0].view(target[1], target[2] - target[1]).view(dtype)[...] = values
 
-        _launch.launch("ncclAllReduce", [source], [target], run, _streams.state_of_pointer(stream))
+        _launch.launch("ncclAllReduce", [source], [target], run, state)
 
     def broadcast(self, sendbuff, recvbuff, count, datatype, root, stream):
         """Queues ``recvbuff = root's sendbuff`` on every rank, on ``stream``."""
@@ -184,10 +233,14 @@ class NcclCommunicator:
         dtype = _numpy_dtype(datatype)
         if not 0 <= root < self._ndev:
             raise _error(_INVALID_ARGUMENT, f"broadcast: root {root} of {self._ndev} ranks")
+        state = self._stream("broadcast", stream)
+        if count == 0:
+            return  # discarded, as an empty all-reduce
         target = self._buffer("broadcast", recvbuff, count, dtype)
         reads = [self._buffer("broadcast", sendbuff, count, dtype)] if self._rank == root else []
 
         def run():
+            self._check_replay("ncclBroadcast")
             values = _np.empty(count, dtype)
             if reads:
                 memory, lo, hi = reads[0]
@@ -196,7 +249,7 @@ class NcclCommunicator:
                 self._mpi.COMM_WORLD.Bcast(values.view(_np.uint8), root=root)
             target[0].view(target[1], target[2] - target[1]).view(dtype)[...] = values
 
-        _launch.launch("ncclBroadcast", reads, [target], run, _streams.state_of_pointer(stream))
+        _launch.launch("ncclBroadcast", reads, [target], run, state)
 
     def bcast(self, buff, count, datatype, root, stream):
         """In-place broadcast: ``buff`` on every rank becomes root's."""

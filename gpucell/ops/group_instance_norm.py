@@ -11,14 +11,30 @@ running statistics per instance, averaged over the batch).
 from __future__ import annotations
 
 from gpucell.ops._dispatch import apply
-from gpucell.ops._util import check_float, check_tensor
+from gpucell.ops._util import check_float, check_int, check_tensor
 
-__all__ = ["group_norm", "instance_norm"]
+__all__ = ["group_norm", "normalize_groups", "instance_norm"]
 
 
-def group_norm(x, num_groups: int, gamma, beta, eps: float, where: str = "GroupNorm"):
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """MindSpore's ``ops.group_norm``: (N, C, ...) ``input`` normalised per sample over each of
+    ``num_groups`` groups of channels (mean and biased variance), then scaled by ``weight`` and
+    shifted by ``bias`` (C,) where given.
+
+    >>> import gpucell as ms
+    >>> x = ms.ops.arange(8.0).reshape(1, 4, 2)
+    >>> ms.ops.group_norm(x, 2).asnumpy().round(3)[0, :, 0]
+    array([-1.342,  0.447, -1.342,  0.447], dtype=float32)
+    """
+    num_groups = check_int("group_norm", "num_groups", num_groups)
+    if num_groups < 1:
+        raise ValueError(f"For 'group_norm', the 'num_groups' must be a positive int, but got {num_groups}.")
+    return normalize_groups(input, num_groups, weight, bias, float(eps), "group_norm")
+
+
+def normalize_groups(x, num_groups: int, gamma, beta, eps: float, where: str = "GroupNorm"):
     """(N, C, ...) ``x`` normalised per sample over each of ``num_groups`` groups of channels, then
-    scaled and shifted per channel by ``gamma`` and ``beta`` (C,)."""
+    scaled and shifted per channel by ``gamma`` and ``beta`` (C,; None: not scaled / shifted)."""
     from gpucell.ops.elementwise import rsqrt
     from gpucell.ops.reduction import mean
     from gpucell.ops.shape import reshape
@@ -32,7 +48,9 @@ def group_norm(x, num_groups: int, gamma, beta, eps: float, where: str = "GroupN
     centred = grouped - mean(grouped, 2, True)
     y = reshape(centred * rsqrt(mean(centred * centred, 2, True) + eps), x.shape)
     channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    return y * reshape(gamma, channel) + reshape(beta, channel)
+    if gamma is not None:
+        y = y * reshape(gamma, channel)
+    return y if beta is None else y + reshape(beta, channel)
 
 
 def instance_norm(x, gamma, beta, moving_mean, moving_variance, eps: float, momentum: float,
