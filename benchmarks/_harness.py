@@ -451,6 +451,16 @@ def write_json(path: Path | None, result: dict) -> None:
         Path(path).write_text(json.dumps(result, indent=2))
 
 
+def run_cli(doc: str, measure, title, argv=None) -> int:
+    """A benchmark script's command line: :func:`parse_args` (described by the first line of
+    ``doc``), ``measure(quick)``, its rows printed under ``title(result)`` and written to --json."""
+    args = parse_args(doc.splitlines()[0], argv)
+    result = measure(args.quick)
+    print_rows(title(result), result["rows"])
+    write_json(args.json, result)
+    return 0
+
+
 def print_rows(title: str, rows: list[dict]) -> None:
     print(title)
     width = max(len(r["case"]) for r in rows)

@@ -157,11 +157,8 @@ def main(argv=None) -> int:
     if "--worker" in argv:
         worker(Path(argv[argv.index("--worker") + 1]), "--quick" in argv)
         return 0
-    args = h.parse_args(__doc__.splitlines()[0], argv)
-    result = measure(args.quick)
-    h.print_rows(f"data parallel on {result['device']} ({'quick' if args.quick else 'full'} run)", result["rows"])
-    h.write_json(args.json, result)
-    return 0
+    return h.run_cli(__doc__, measure, lambda result: (f"data parallel on {result['device']} "
+                                                      f"({'quick' if result['quick'] else 'full'} run)"), argv)
 
 
 if __name__ == "__main__":

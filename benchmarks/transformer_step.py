@@ -154,11 +154,7 @@ def measure(quick: bool) -> dict:
 
 
 def main(argv=None) -> int:
-    args = h.parse_args(__doc__.splitlines()[0], argv)
-    result = measure(args.quick)
-    h.print_rows(f"Transformer-encoder train step, on {result['device']}", result["rows"])
-    h.write_json(args.json, result)
-    return 0
+    return h.run_cli(__doc__, measure, lambda result: f"Transformer-encoder train step, on {result['device']}", argv)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,6 @@
 // element, any strides; plain loads before sm_80) while the current one is multiplied. Offsets
 // inside a matrix are 32-bit.
 #include "matmul_common.cuh"
-#ifndef GPUCELL_EMULATOR
-#include <cuda_pipeline_primitives.h>
-#endif
 
 #define GC_MM_SIMT_BK 16
 
@@ -35,7 +32,6 @@ matmul_simt(const float* __restrict__ a, const float* __restrict__ b, const floa
         const GcMmJob job = gc_mm_job(z, splits, k_chunk, K);
         const float* ap = a + job.p * a_bs;
         const float* bp = b + job.p * b_bs;
-        const int n_tiles = (job.k_end - job.k_begin + BK - 1) / BK;
         // Neighbouring threads copy neighbouring addresses of whichever dimension is contiguous in
         // memory, so the global reads coalesce for an operand and its transpose alike.
         auto stage = [&](int buffer, int k0) {
@@ -61,14 +57,7 @@ matmul_simt(const float* __restrict__ a, const float* __restrict__ b, const floa
         for (int i = 0; i < TM; ++i)
             for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-        if (n_tiles > 0) stage(0, job.k_begin);
-        __pipeline_commit();
-        for (int t = 0; t < n_tiles; ++t) {
-            if (t + 1 < n_tiles) stage((t + 1) & 1, job.k_begin + (t + 1) * BK);
-            __pipeline_commit();
-            __pipeline_wait_prior(1);  // this thread's copies of slice t have landed...
-            __syncthreads();           // ...and every other thread's
-            const int buffer = t & 1;
+        gc_mm_k_loop<BK>(job, stage, [&](int buffer) {
 #pragma unroll
             for (int kk = 0; kk < BK; ++kk) {
                 float ra[TM], rb[TN];
@@ -87,8 +76,7 @@ matmul_simt(const float* __restrict__ a, const float* __restrict__ b, const floa
 #pragma unroll
                     for (int j = 0; j < TN; ++j) acc[i][j] += ra[i] * rb[j];
             }
-            __syncthreads();  // slice t is read: the next iteration may stage into its buffer
-        }
+        });
 
         for (int i = 0; i < TM; ++i) {
             const int m = m0 + (i / 4) * THREADS_M * 4 + tm * 4 + i % 4;

@@ -24,9 +24,6 @@
 // layout is staged element by element, coalesced along whichever dimension is contiguous.
 #include "matmul_common.cuh"
 #include "wmma.cuh"
-#ifndef GPUCELL_EMULATOR
-#include <cuda_pipeline_primitives.h>
-#endif
 
 // bfloat16 and TF32 wmma instructions exist from sm_80 on, float16 ones from sm_70: elsewhere the
 // kernel compiles to an empty body, which the wrapper never launches (kernel_ops/matmul.py checks
@@ -122,7 +119,6 @@ matmul_tc(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict_
             const GcMmJob job = gc_mm_job(z, splits, k_chunk, K);
             const R* ap = reinterpret_cast<const R*>(a + job.p * a_bs);
             const R* bp = reinterpret_cast<const R*>(b + job.p * b_bs);
-            const int n_tiles = (job.k_end - job.k_begin + BK - 1) / BK;
             auto stage = [&](int buffer, int k0) {
                 R* dst = tiles + buffer * STAGE;
                 gc_tc_stage<R, BM, BK, LD, THREADS>(dst, ap, m0, M, k0, job.k_end, a_ms, a_ks, vec_a, tid);
@@ -135,14 +131,8 @@ matmul_tc(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict_
 #pragma unroll
                 for (int j = 0; j < FN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
-            if (n_tiles > 0) stage(0, job.k_begin);
-            __pipeline_commit();
-            for (int t = 0; t < n_tiles; ++t) {
-                if (t + 1 < n_tiles) stage((t + 1) & 1, job.k_begin + (t + 1) * BK);
-                __pipeline_commit();
-                __pipeline_wait_prior(1);  // this thread's copies of slice t have landed...
-                __syncthreads();           // ...and every other thread's
-                const S* as = reinterpret_cast<const S*>(tiles + (t & 1) * STAGE);
+            gc_mm_k_loop<BK>(job, stage, [&](int buffer) {
+                const S* as = reinterpret_cast<const S*>(tiles + buffer * STAGE);
                 const S* bs = as + BM * LD;
 #pragma unroll
                 for (int kk = 0; kk < BK; kk += FK) {
@@ -167,8 +157,7 @@ matmul_tc(const T* __restrict__ a, const T* __restrict__ b, const T* __restrict_
 #pragma unroll
                         for (int j = 0; j < FN; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
                 }
-                __syncthreads();  // slice t is read: the next iteration may stage into its buffer
-            }
+            });
 
             float* scratch = reinterpret_cast<float*>(smem) + warp * 256;
 #pragma unroll

@@ -2,6 +2,7 @@
 
 import ml_dtypes
 import numpy as np
+import pytest
 
 import gpucell as ms
 from gpucell import ops
@@ -115,11 +116,9 @@ def test_jit_replays_compute_in_float32(device):
         assert float(step(x).asnumpy().astype(np.float64)) == 8192.0
 
 
-def test_matmuls_hand_bfloat16_to_the_kernel_on_the_gpu(device, monkeypatch):
-    """Dense and MatMul pass bfloat16 arrays to the matmul kernel itself on the GPU (tensor cores,
-    float32 sums, one rounding), eagerly and in a jit replay; everywhere else bfloat16 inputs are
-    widened to float32 first. Either way the result is the float32 product of the rounded inputs,
-    rounded once."""
+@pytest.fixture
+def kernel_dtypes(monkeypatch):
+    """The dtype of the first operand of every matmul kernel call during the test."""
     from gpucell.backend import kernel_ops
 
     seen = []
@@ -130,6 +129,14 @@ def test_matmuls_hand_bfloat16_to_the_kernel_on_the_gpu(device, monkeypatch):
         return kernel(a, b, *args, **kwargs)
 
     monkeypatch.setattr(kernel_ops, "matmul_bias", spy)
+    return seen
+
+
+def test_matmuls_hand_bfloat16_to_the_kernel_on_the_gpu(device, kernel_dtypes):
+    """Dense and MatMul pass bfloat16 arrays to the matmul kernel itself on the GPU (tensor cores,
+    float32 sums, one rounding), eagerly and in a jit replay; everywhere else bfloat16 inputs are
+    widened to float32 first. Either way the result is the float32 product of the rounded inputs,
+    rounded once."""
     rng = np.random.default_rng(3)
     x, w, b = (ms.Tensor(rng.standard_normal(s).astype(np.float32)).astype(ms.bfloat16)
                for s in ((17, 33), (45, 33), (45,)))
@@ -141,24 +148,14 @@ def test_matmuls_hand_bfloat16_to_the_kernel_on_the_gpu(device, monkeypatch):
     got = step(x, w, b).astype(ms.float32).asnumpy()
     np.testing.assert_allclose(got, expect, rtol=2 ** -7, atol=1e-6)
     if device == "GPU":
-        assert seen and set(seen) == {"bfloat16"}, seen
+        assert kernel_dtypes and set(kernel_dtypes) == {"bfloat16"}, kernel_dtypes
     else:
-        assert all(d != "bfloat16" for d in seen), seen
+        assert all(d != "bfloat16" for d in kernel_dtypes), kernel_dtypes
 
 
-def test_dense_gradients_in_bfloat16_on_the_kernels(device, monkeypatch):
+def test_dense_gradients_in_bfloat16_on_the_kernels(device, kernel_dtypes):
     """DenseGrad hands bfloat16 to the matmul kernel on the GPU too (the mask and the bias sum in
     float32); the gradients are the float32 ones of the rounded values, rounded once."""
-    from gpucell.backend import kernel_ops
-
-    seen = []
-    kernel = kernel_ops.matmul_bias
-
-    def spy(a, b, *args, **kwargs):
-        seen.append(str(a.dtype))
-        return kernel(a, b, *args, **kwargs)
-
-    monkeypatch.setattr(kernel_ops, "matmul_bias", spy)
     rng = np.random.default_rng(4)
     x, w, b = (ms.Tensor(rng.standard_normal(s).astype(np.float32)).astype(ms.bfloat16)
                for s in ((9, 20), (12, 20), (12,)))
@@ -173,4 +170,4 @@ def test_dense_gradients_in_bfloat16_on_the_kernels(device, monkeypatch):
     for got, want in zip(grads, (gy @ ws, gy.T @ xs, gy.sum(0))):
         np.testing.assert_allclose(got.astype(ms.float32).asnumpy(), want, rtol=2 ** -7, atol=2e-2)
     if device == "GPU":
-        assert len(seen) == 3 and set(seen) == {"bfloat16"}, seen
+        assert len(kernel_dtypes) == 3 and set(kernel_dtypes) == {"bfloat16"}, kernel_dtypes

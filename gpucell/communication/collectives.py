@@ -13,7 +13,7 @@ import numpy as np
 from gpucell import backend
 from gpucell.communication import management
 
-__all__ = ["all_reduce", "broadcast", "ReduceOp"]
+__all__ = ["all_reduce", "broadcast", "agree", "ReduceOp"]
 
 
 class ReduceOp:
@@ -95,3 +95,24 @@ def check_same(comm, description, where: str) -> None:
         raise ValueError(f"For '{where}', the ranks hold different buffers: rank 0 has {seen[0]!r:.300}, "
                          f"ranks {different} differ (rank {different[0]}: {seen[different[0]]!r:.300}); "
                          f"every rank must build the same network.")
+
+
+def agree(error: str | None = None) -> dict[int, str]:
+    """Which ranks failed, known alike to every rank: ``{rank: error}`` of each rank that passed an
+    ``error`` (None: it succeeded); empty when none did.
+
+    A host-side collective that every rank must call at the same point of its program: one MPI
+    all-reduce of a flag, then, only when some rank failed, an all-gather of the errors. jit calls
+    it once per captured plan that holds a collective, so that every rank replays such a plan the
+    same way. In a world of one it makes no MPI call.
+    """
+    if error is not None and not isinstance(error, str):
+        raise TypeError(f"For 'agree', the 'error' must be a str or None, but got {type(error).__name__}.")
+    comm = management.world_comm()
+    if comm is None or management.get_group_size() == 1:
+        return {} if error is None else {management.get_rank(): error}
+    from mpi4py import MPI
+
+    if not comm.allreduce(int(error is not None), op=MPI.SUM):
+        return {}
+    return {rank: text for rank, text in enumerate(comm.allgather(error)) if text is not None}

@@ -64,6 +64,8 @@ def init(backend_name: str | None = None) -> None:
 
     ``backend_name``: None (``'nccl'`` on the GPU, ``'mpi'`` on the CPU), ``'mpi'``, ``'nccl'``;
     MindSpore's ``'mccl'`` and ``'hccl'`` are accepted as ``'mpi'`` and ``'nccl'``.
+    In a world of several processes the ranks then capture a jitted step that holds a collective
+    on every rank or on none, and bound their jit plan caches alike (the smallest ``max_bytes``).
     """
     from gpucell import backend
 
@@ -95,6 +97,9 @@ def init(backend_name: str | None = None) -> None:
         _install_abort_hook()
     if name == "nccl" and backend.get_device() == "GPU" and _World.local_size > 1:
         _use_own_gpu()
+    if _World.size > 1:
+        _same_cache_bound()  # after _use_own_gpu: the default bound is that GPU's
+        _agree_on_captures(True)
 
 
 def _use_own_gpu() -> None:
@@ -134,11 +139,39 @@ class _Hook:
     previous = None  # sys.excepthook before init installed the abort hook
 
 
+def _agree_on_captures(on: bool) -> None:
+    """Makes jit capture a plan that holds a collective on every rank or on none (see
+    ``jit/executors.py``): installed in a world of more than one process, so one process makes no
+    MPI call for it. jit sits above communication and cannot import it, so it is handed the op and
+    the agreement here."""
+    from gpucell.jit import executors
+
+    if on:
+        from gpucell.communication.all_reduce_op import ALL_REDUCE
+        from gpucell.communication.collectives import agree
+
+        executors.ranks.collectives, executors.ranks.agree = frozenset({ALL_REDUCE}), agree
+    else:
+        executors.ranks.collectives, executors.ranks.agree = frozenset(), None
+
+
+def _same_cache_bound() -> None:
+    """Bounds every rank's jit plan cache alike: by the smallest ``max_bytes`` of any rank (the
+    default is half of each one's GPU). A plan evicted on one rank only would be traced and captured
+    again there alone, and its capture agreement would wait for ranks that only replay."""
+    from mpi4py import MPI
+
+    from gpucell import jit
+
+    jit.set_cache_limits(max_bytes=_World.comm.allreduce(jit.cache_info().max_bytes, op=MPI.MIN))
+
+
 def release() -> None:
     """Leaves the process group. MPI itself is finalized by mpi4py when the process exits."""
     from gpucell.communication import nccl
 
     nccl.reset()
+    _agree_on_captures(False)
     if _Hook.previous is not None:
         sys.excepthook, _Hook.previous = _Hook.previous, None
     if _World.local is not None:

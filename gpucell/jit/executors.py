@@ -7,6 +7,14 @@ was captured reading, since a graph reads fixed addresses. Each call's outputs a
 the static buffers on the caller's stream, so call k's outputs survive call k+1. A capture that
 fails warns once and the plan is replayed eagerly from then on: slower, never wrong.
 
+A plan that holds a collective (an all-reduce) in a world of several processes is captured on
+every rank or on none: NCCL needs every rank to run a collective the same way, and a rank replaying
+it inside a graph while another runs it eagerly can mismatch or hang. So after the attempt the ranks
+agree (``ranks.agree``, installed by ``gpucell.communication.init``; jit may not import it), and
+if any rank failed every rank replays the plan eagerly, with a warning naming the failing ranks.
+Whether a plan takes part is decided from the plan and the world alone (never from this process's
+state), so every rank joins the same agreements; a single process makes no MPI call.
+
 A plan traced over several streams is captured with its fork/join (``fork_join.py``); its eager
 runs (the warm-up, the segments between graphs, the fallback) run serialized on one stream.
 
@@ -37,7 +45,26 @@ from gpucell.jit.fork_join import interleave, run_on_streams
 from gpucell.jit.plan import Plan, run_steps
 from gpucell.ops._dispatch import is_capturable
 
-__all__ = ["CudaGraphExecutor", "ReplayExecutor", "make_executor"]
+__all__ = ["CudaGraphExecutor", "ReplayExecutor", "make_executor", "ranks"]
+
+
+class _Ranks:
+    """What ``gpucell.communication`` installs while a world of more than one process exists.
+
+    ``collectives``: the ops that talk to the other ranks (a plan holding one is captured on every
+    rank or on none). ``agree(error) -> {rank: error}``: a host-side collective over the world,
+    called once per such plan after its capture attempt with this rank's error (None if it
+    succeeded); it returns the error of every rank that failed. Both stay empty in one process.
+    """
+
+    __slots__ = ("collectives", "agree")
+
+    def __init__(self):
+        self.collectives: frozenset = frozenset()
+        self.agree = None
+
+
+ranks = _Ranks()
 
 
 class ReplayExecutor:
@@ -109,6 +136,10 @@ class CudaGraphExecutor:
         self.on_capture = None  # called after the first call here (outside the lock): the cache
                                 # measures the plan's memory again
         self._lock = threading.Lock()
+        # From the plan and the world alone, never from this process's state: every rank must
+        # reach the same agreements (see the module docstring).
+        holds_collective = any(step.op in ranks.collectives for step in plan.steps)
+        self._agree = ranks.agree if holds_collective else None
         # Arguments an in-place op writes into: eager mode changes the caller's array, so a replay
         # copies the static buffer back into it.
         arg_slots = dict(plan.arg_slots)
@@ -174,18 +205,20 @@ class CudaGraphExecutor:
                 else:
                     old[...] = new  # the next graph reads this address
 
-    def _fail(self, exc: Exception, stage: str) -> None:
+    def _fail(self) -> None:
+        """Drops the graphs: the plan is replayed eagerly from now on."""
         self.failed = True
         self.env = self.graphs = self.draws = None
         with contextlib.suppress(Exception):  # best effort: the eager fallback needs no pool
             self.runner.release()
-        if not CudaGraphExecutor._warned:
+
+    def _warn(self, message: str) -> None:
+        if not CudaGraphExecutor._warned:  # once per process
             CudaGraphExecutor._warned = True
-            warnings.warn(f"gpucell.jit: CUDA-graph {stage} of '{self.plan.name}' failed "
-                          f"({type(exc).__name__}: {exc}); replaying it eagerly instead.",
-                          RuntimeWarning, stacklevel=5)
+            warnings.warn(f"gpucell.jit: CUDA-graph {message}", RuntimeWarning, stacklevel=5)
 
     def _warm_up_and_capture(self, arg_arrays: list):
+        stage = error = None
         try:
             with self.runner.on_private_stream():
                 warm = self._warm_up(arg_arrays)
@@ -196,15 +229,33 @@ class CudaGraphExecutor:
             del warm
             self.runner.after_caller()  # the capture may reuse the blocks those copies read
         except Exception as exc:  # noqa: BLE001 - any failure falls back, visibly
-            self._fail(exc, "warm-up")
-            return self.fallback(arg_arrays)
-        try:
-            with self.runner.on_private_stream():
-                self._capture(arg_arrays, layout)
-        except Exception as exc:  # noqa: BLE001 - any capture failure falls back, visibly
-            self._fail(exc, "capture")
+            stage, error = "warm-up", exc
+            self._fail()
+            result = self.fallback(arg_arrays)  # this call's run, its collectives included
+        else:
+            try:
+                with self.runner.on_private_stream():
+                    self._capture(arg_arrays, layout)
+            except Exception as exc:  # noqa: BLE001 - any capture failure falls back, visibly
+                stage, error = "capture", exc
+                self._fail()
         # The warm-up was this call's run (its in-place writes happened once); the captured graphs
         # have not run. A failed capture therefore needs no second run either.
+        what = None if error is None else f"{stage} failed ({type(error).__name__}: {error})"
+        if self._agree is not None:
+            # Every rank has run this call's collectives by now, in the same order: the agreement
+            # is the next collective on each of them.
+            failures = self._agree(what)
+            if failures:
+                if not self.failed:
+                    self._fail()  # another rank failed: this one's graphs are dropped unlaunched
+                each = "; ".join(f"rank {rank}: {text}" for rank, text in sorted(failures.items()))
+                self._warn(f"capture of '{self.plan.name}' failed on rank(s) {sorted(failures)} ({each}); "
+                           f"every rank replays it eagerly instead, since its collectives must run the "
+                           f"same way on every rank.")
+        elif error is not None:
+            self._warn(f"{stage} of '{self.plan.name}' failed ({type(error).__name__}: {error}); "
+                       f"replaying it eagerly instead.")
         return result
 
     def _warm_up(self, arg_arrays: list) -> list:

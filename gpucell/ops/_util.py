@@ -8,7 +8,7 @@ from gpucell import dtype as _dt
 from gpucell.tensor import Tensor
 
 __all__ = ["check_tensor", "check_tensors", "check_bool", "check_int", "check_axis", "check_axes", "check_float",
-           "type_name", "sum_to", "scatter_add", "no_higher_order"]
+           "broadcasts_to", "type_name", "sum_to", "scatter_add", "no_higher_order"]
 
 
 def type_name(value) -> str:
@@ -72,6 +72,14 @@ def check_float(op: str, name: str, x: Tensor) -> None:
     if x.dtype.kind != _dt._FLOAT:
         raise TypeError(f"For '{op}', the dtype of '{name}' must be float16, float32 or float64, "
                         f"but got {x.dtype}.")
+
+
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` itself (a per-element weight, never growing it)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def sum_to(grad: Tensor, shape: tuple, dtype=None) -> Tensor:

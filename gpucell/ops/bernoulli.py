@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from gpucell import dtype as _dt
-from gpucell.ops._util import check_tensor, type_name
+from gpucell.ops._util import broadcasts_to, check_tensor, type_name
 from gpucell.ops.random_ops import check_seed
 from gpucell.tensor import Tensor
 
@@ -41,11 +41,7 @@ def bernoulli(input, p=0.5, seed=None):
     if isinstance(p, Tensor):
         if p.dtype.kind != _dt._FLOAT:
             raise TypeError(f"For 'Bernoulli', a Tensor 'p' must have a float dtype, but got {p.dtype}.")
-        try:
-            fits = np.broadcast_shapes(p.shape, input.shape) == input.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not broadcasts_to(p.shape, input.shape):
             raise ValueError(f"For 'Bernoulli', a Tensor 'p' must broadcast to the shape of 'input' {input.shape}, "
                              f"but got shape {p.shape}.")
     elif isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):

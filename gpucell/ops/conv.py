@@ -25,7 +25,7 @@ from gpucell.ops._layer_util import (
 )
 from gpucell.ops._util import check_float, check_int, check_tensor
 
-__all__ = ["CONV2D", "CONV2D_GRAD", "col2im", "conv1d", "conv2d", "conv2d_padded"]
+__all__ = ["CONV2D", "CONV2D_GRAD", "col2im", "conv1d", "conv2d", "conv2d_padded", "conv_args"]
 
 
 def _cols(x, kernel, stride, dilation, pads, groups):
@@ -159,6 +159,24 @@ def conv2d_padded(x, weight, bias, stride, dilation, pads, groups: int):
     return apply(CONV2D, x, weight, bias, **attrs)
 
 
+def conv_args(op: str, input, weight, stride, dilation, groups, per_dim) -> tuple:
+    """The checks the public 2-D and 3-D convs share: ``stride`` and ``dilation`` read by ``per_dim``
+    (``pair`` or ``triple``), ``groups`` >= 1, ``input`` and ``weight`` Tensors with a batch / channel
+    dim pair and a window per spatial dim. Returns (stride, dilation, groups)."""
+    stride = per_dim(op, "stride", stride)
+    dilation = per_dim(op, "dilation", dilation)
+    groups = check_int(op, "groups", groups)
+    if groups < 1:
+        raise ValueError(f"For '{op}', the 'groups' must be >= 1, but got {groups}.")
+    check_tensor(op, "input", input)
+    check_tensor(op, "weight", weight)
+    rank = len(stride) + 2
+    if input.ndim != rank or weight.ndim != rank:
+        raise ValueError(f"For '{op}', 'input' and 'weight' must be {rank}-D, but got shapes {input.shape} and "
+                         f"{weight.shape}.")
+    return stride, dilation, groups
+
+
 def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):
     """2-D cross-correlation of NCHW ``input`` with ``weight`` (C_out, C_in / groups, kh, kw).
 
@@ -170,16 +188,7 @@ def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dila
     >>> ms.ops.conv2d(x, ms.Tensor(np.ones((1, 1, 2, 2), np.float32))).shape
     (1, 1, 2, 2)
     """
-    stride = pair("Conv2D", "stride", stride)
-    dilation = pair("Conv2D", "dilation", dilation)
-    groups = check_int("Conv2D", "groups", groups)
-    if groups < 1:
-        raise ValueError(f"For 'Conv2D', the 'groups' must be >= 1, but got {groups}.")
-    check_tensor("Conv2D", "weight", weight)
-    check_tensor("Conv2D", "input", input)
-    if input.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"For 'Conv2D', 'input' and 'weight' must be 4-D, but got shapes {input.shape} "
-                         f"and {weight.shape}.")
+    stride, dilation, groups = conv_args("Conv2D", input, weight, stride, dilation, groups, pair)
     pads = resolve_pads("Conv2D", pad_mode, padding, input.shape[2:], weight.shape[2:], stride, dilation)
     return conv2d_padded(input, weight, bias, stride, dilation, pads, groups)
 

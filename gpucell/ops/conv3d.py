@@ -16,8 +16,8 @@ from __future__ import annotations
 from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply
 from gpucell.ops._layer_util import _is_int, out_size, pair, resolve_pads
-from gpucell.ops._util import check_float, check_int, check_tensor, type_name
-from gpucell.ops.conv import conv2d_padded
+from gpucell.ops._util import check_float, check_tensor, type_name
+from gpucell.ops.conv import conv2d_padded, conv_args
 from gpucell.ops.conv_transpose import conv_transpose2d_padded
 
 __all__ = ["DEPTH_WINDOWS", "DEPTH_WINDOWS_ADD", "conv3d", "conv3d_padded", "conv_transpose3d_padded",
@@ -187,15 +187,6 @@ def conv3d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dila
     >>> ms.ops.conv3d(x, ms.Tensor(np.ones((2, 1, 2, 2, 2), np.float32))).shape
     (1, 2, 2, 2, 2)
     """
-    stride = triple("Conv3D", "stride", stride)
-    dilation = triple("Conv3D", "dilation", dilation)
-    groups = check_int("Conv3D", "groups", groups)
-    if groups < 1:
-        raise ValueError(f"For 'Conv3D', the 'groups' must be >= 1, but got {groups}.")
-    check_tensor("Conv3D", "input", input)
-    check_tensor("Conv3D", "weight", weight)
-    if input.ndim != 5 or weight.ndim != 5:
-        raise ValueError(f"For 'Conv3D', 'input' and 'weight' must be 5-D, but got shapes {input.shape} and "
-                         f"{weight.shape}.")
+    stride, dilation, groups = conv_args("Conv3D", input, weight, stride, dilation, groups, triple)
     pads = resolve_pads3("Conv3D", pad_mode, padding, input.shape[2:], weight.shape[2:], stride, dilation)
     return conv3d_padded(input, weight, bias, stride, dilation, pads, groups)

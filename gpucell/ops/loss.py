@@ -17,7 +17,7 @@ from gpucell.ops import reduction as _red
 from gpucell.ops import shape as _shape
 from gpucell.ops._dispatch import Op, apply, hooks
 from gpucell.ops._layer_util import check_reduction, needs, reduce_sum, spread
-from gpucell.ops._util import check_float, check_tensor, no_higher_order
+from gpucell.ops._util import broadcasts_to, check_float, check_tensor, no_higher_order
 
 # The ufuncs' own reductions: ndarray.sum / max / min add a Python wrapper per call.
 _np_sum, _np_max, _np_min = np.add.reduce, np.maximum.reduce, np.minimum.reduce
@@ -29,6 +29,7 @@ __all__ = [
     "SOFTMAX_CROSS_ENTROPY",
     "binary_cross_entropy_with_logits",
     "check_class_labels",
+    "check_weight_shape",
     "cross_entropy",
     "l1_loss",
     "mse_loss",
@@ -315,6 +316,13 @@ BCE_WITH_LOGITS_GRAD = Op("BCEWithLogitsLossGrad", _bce_grad, multi_output=True,
                           backward=no_higher_order("BCEWithLogitsLoss"))
 
 
+def check_weight_shape(where: str, name: str, weight, logits) -> None:
+    """A per-element weight must broadcast to the shape of ``logits`` without growing it."""
+    if not broadcasts_to(weight.shape, logits.shape):
+        raise ValueError(f"For '{where}', the '{name}' shape {weight.shape} must broadcast to the 'logits' shape "
+                         f"{logits.shape}.")
+
+
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean",
                                      where: str = "binary_cross_entropy_with_logits"):
     """``-w * (pos_weight * y * log(sigmoid(x)) + (1 - y) * log(1 - sigmoid(x)))``, computed stably.
@@ -338,13 +346,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     extra = []
     for name, value in (("weight", weight), ("pos_weight", pos_weight)):
         if value is not None:
-            try:
-                fits = np.broadcast_shapes(value.shape, input.shape) == input.shape
-            except ValueError:
-                fits = False
-            if not fits:
-                raise ValueError(f"For '{where}', the '{name}' shape {value.shape} must broadcast to the "
-                                 f"'logits' shape {input.shape}.")
+            check_weight_shape(where, name, value, input)
         extra.append(value)
     if pos_weight is None:
         extra = extra[:1] if weight is not None else []

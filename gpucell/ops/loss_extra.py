@@ -23,7 +23,7 @@ from gpucell.ops._layer_util import check_reduction
 from gpucell.ops._util import check_float, check_int, check_tensor, type_name
 from gpucell.ops.activation import relu
 from gpucell.ops.elementwise import exp, log
-from gpucell.ops.loss import _check_labels_cpu, _difference, reduce_loss
+from gpucell.ops.loss import _check_labels_cpu, _difference, check_weight_shape, reduce_loss
 from gpucell.ops.selection import select
 
 __all__ = [
@@ -119,13 +119,7 @@ def bce_loss(logits, labels, weight, reduction, where: str):
         if weight.dtype is not logits.dtype:
             raise TypeError(f"For '{where}', the dtype of 'weight' ({weight.dtype}) must equal the dtype of "
                             f"'logits' ({logits.dtype}).")
-        try:
-            fits = np.broadcast_shapes(weight.shape, logits.shape) == logits.shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(f"For '{where}', the 'weight' shape {weight.shape} must broadcast to the 'logits' "
-                             f"shape {logits.shape}.")
+        check_weight_shape(where, "weight", weight, logits)
     loss = -(labels * log(logits + _BCE_EPS) + (1 - labels) * log(1 - logits + _BCE_EPS))
     return reduce_loss(loss if weight is None else loss * weight, reduction)
 

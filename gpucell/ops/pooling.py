@@ -27,7 +27,7 @@ from gpucell.ops._layer_util import (
 from gpucell.ops._util import check_bool, check_float, check_tensor
 
 __all__ = ["AVG_POOL2D", "MAX_POOL2D", "MAX_POOL2D_WITH_INDICES", "avg_pool1d", "avg_pool2d", "ceil_pads",
-           "max_pool2d", "pool2d", "pool_1d_args"]
+           "check_pool_input", "max_pool2d", "pool2d", "pool_1d_args"]
 
 WITH_PADDING = "with padding"  # pool2d's divisor: count the taps inside the input and its padding
 
@@ -174,6 +174,17 @@ def ceil_pads(size_hw, kernel, stride, dilation, pads) -> tuple:
     return tuple(grown)
 
 
+def check_pool_input(where: str, x, kernel, stride, dilation, pads) -> None:
+    """``x`` is a float (N, C, [D,] H, W) Tensor, one spatial dim per window dim, and the window fits
+    its padded size."""
+    check_tensor(where, "x", x)
+    check_float(where, "x", x)
+    if x.ndim != len(kernel) + 2:
+        layout = ", ".join(("N", "C") + tuple("DHW"[-len(kernel):]))
+        raise ValueError(f"For '{where}', the 'x' must be {len(kernel) + 2}-D ({layout}), but got shape {x.shape}.")
+    out_size(where, x.shape[2:], kernel, stride, dilation, pads)
+
+
 def pool2d(kind: str, x, kernel, stride, pads, dilation=(1, 1), divisor=None, where: str = "",
            ceil_mode: bool = False, return_indices: bool = False):
     """A pool with resolved geometry: ``kind`` 'max' or 'avg', ``pads`` (top, bottom, left, right).
@@ -183,11 +194,7 @@ def pool2d(kind: str, x, kernel, stride, pads, dilation=(1, 1), divisor=None, wh
     ``return_indices`` (max only): also return the flat index of each maximum (int64).
     """
     where = where or ("MaxPool2d" if kind == "max" else "AvgPool2d")
-    check_tensor(where, "x", x)
-    check_float(where, "x", x)
-    if x.ndim != 4:
-        raise ValueError(f"For '{where}', the 'x' must be 4-D (N, C, H, W), but got shape {x.shape}.")
-    out_size(where, x.shape[2:], kernel, stride, dilation, pads)
+    check_pool_input(where, x, kernel, stride, dilation, pads)
     grown = ceil_pads(x.shape[2:], kernel, stride, dilation, pads) if ceil_mode else pads
     if kind == "max":
         op = MAX_POOL2D_WITH_INDICES if return_indices else MAX_POOL2D

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from gpucell.backend import array_module
 from gpucell.ops._dispatch import Op, apply
-from gpucell.ops._layer_util import out_size
-from gpucell.ops._util import check_bool, check_float, check_int, check_tensor
+from gpucell.ops._util import check_bool, check_int
 from gpucell.ops.conv3d import six_pads, triple
-from gpucell.ops.pooling import WITH_PADDING, pool2d
+from gpucell.ops.pooling import WITH_PADDING, check_pool_input, pool2d
 
 __all__ = ["MAX_POOL3D_ARGMAX", "avg_pool3d", "max_pool3d", "pool3d"]
 
@@ -42,11 +41,7 @@ def pool3d(kind: str, x, kernel, stride, pads, dilation=(1, 1, 1), divisor=None,
     from gpucell.ops.shape import reshape
 
     where = where or ("MaxPool3d" if kind == "max" else "AvgPool3d")
-    check_tensor(where, "x", x)
-    check_float(where, "x", x)
-    if x.ndim != 5:
-        raise ValueError(f"For '{where}', the 'x' must be 5-D (N, C, D, H, W), but got shape {x.shape}.")
-    out_size(where, x.shape[2:], kernel, stride, dilation, pads)
+    check_pool_input(where, x, kernel, stride, dilation, pads)
     n, c, d, h, w = x.shape
     # A number divides the window sum once (the planes are summed first); the counting rules multiply.
     first, second = (1, divisor) if isinstance(divisor, (int, float)) else (divisor, divisor)

@@ -18,6 +18,22 @@ def host(value) -> np.ndarray:
     return value.asnumpy() if isinstance(value, Tensor) else np.asarray(value)
 
 
+def cell_on(device: str, cell):
+    """``cell`` with its Parameters moved to ``device`` (returned, to build and move in one line)."""
+    if device != "CPU":
+        for p in cell.get_parameters():
+            p.move_to(device)
+    return cell
+
+
+def check_forward_and_gradients(fn, expected, *arrays, device: str, rtol: float = 1e-10,
+                                atol: float = 1e-10) -> None:
+    """``fn`` of ``arrays`` (float64) on ``device`` gives ``expected``, a reference computed on the
+    host, and :func:`gradcheck` passes for every one of them."""
+    np.testing.assert_allclose(host(fn(*(on(device, a) for a in arrays))), expected, rtol=rtol, atol=atol)
+    gradcheck(fn, *arrays, positions=tuple(range(len(arrays))), device=device)
+
+
 def gradcheck(fn, *arrays, positions=(0,), device: str = "CPU", eps: float = 1e-6, rtol: float = 1e-6,
               atol: float = 1e-6, seed: int = 0) -> None:
     """Checks ``ms.grad`` of ``sum(fn(*tensors) * w)`` (fixed random ``w``) with respect to the

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_testing import check_jitted_training, gradcheck, host, on
+from nn_testing import cell_on, check_jitted_training, gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
@@ -147,11 +147,7 @@ class _Pools(nn.Cell):
 def test_jitted_train_step_matches_eager(device):
     def make():
         ms.set_seed(8)
-        net = _Pools()
-        if device != "CPU":
-            for p in net.get_parameters():
-                p.move_to(device)
-        return net
+        return cell_on(device, _Pools())
 
     batches = [(RNG.standard_normal((4, 2, 3, 5)).astype(np.float32), RNG.integers(0, 3, 4).astype(np.int32))
                for _ in range(3)]

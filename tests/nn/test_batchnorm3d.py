@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_testing import check_jitted_training, gradcheck, host, on
+from nn_testing import cell_on, check_jitted_training, gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
 
 RNG = np.random.default_rng(71)
 AXES = (0, 2, 3, 4)
-
-
-def _on_device(net, device):
-    if device != "CPU":
-        for p in net.get_parameters():
-            p.move_to(device)
-    return net
 
 
 def reference(x, gamma, beta, mean, var, eps):
@@ -28,8 +21,8 @@ def reference(x, gamma, beta, mean, var, eps):
 
 def test_training_normalises_over_batch_depth_height_width_and_moves_the_statistics(device):
     gamma, beta = RNG.uniform(0.5, 1.5, 3), RNG.standard_normal(3)
-    net = _on_device(nn.BatchNorm3d(3, eps=1e-3, momentum=0.8, gamma_init=Tensor(gamma), beta_init=Tensor(beta),
-                                    dtype=ms.float64), device).set_train()
+    net = cell_on(device, nn.BatchNorm3d(3, eps=1e-3, momentum=0.8, gamma_init=Tensor(gamma),
+                                         beta_init=Tensor(beta), dtype=ms.float64)).set_train()
     x = RNG.standard_normal((2, 3, 3, 4, 2)) * 2 + 1
     out = net(on(device, x))
     mean, var = x.mean(AXES), x.var(AXES)
@@ -43,7 +36,7 @@ def test_training_normalises_over_batch_depth_height_width_and_moves_the_statist
     np.testing.assert_allclose(host(net(on(device, x))), reference(x, gamma, beta, moving_mean, moving_var, 1e-3),
                                rtol=1e-10, atol=1e-10)
     # use_batch_statistics=True normalises with the batch even when not training
-    batch = _on_device(nn.BatchNorm3d(3, use_batch_statistics=True, dtype=ms.float64), device).set_train(False)
+    batch = cell_on(device, nn.BatchNorm3d(3, use_batch_statistics=True, dtype=ms.float64)).set_train(False)
     expected = reference(x, np.ones(3), np.zeros(3), mean, var, 1e-5)
     np.testing.assert_allclose(host(batch(on(device, x))), expected, rtol=1e-10, atol=1e-10)
 
@@ -51,9 +44,9 @@ def test_training_normalises_over_batch_depth_height_width_and_moves_the_statist
 @pytest.mark.parametrize("training", [True, False])
 def test_gradients(device, training):
     gamma, beta = RNG.uniform(0.5, 1.5, 2), RNG.standard_normal(2)
-    net = _on_device(nn.BatchNorm3d(2, gamma_init=Tensor(gamma), beta_init=Tensor(beta),
-                                    moving_mean_init=Tensor(RNG.standard_normal(2)),
-                                    moving_var_init=Tensor(RNG.uniform(0.5, 2.0, 2)), dtype=ms.float64), device)
+    net = cell_on(device, nn.BatchNorm3d(2, gamma_init=Tensor(gamma), beta_init=Tensor(beta),
+                                         moving_mean_init=Tensor(RNG.standard_normal(2)),
+                                         moving_var_init=Tensor(RNG.uniform(0.5, 2.0, 2)), dtype=ms.float64))
     net.set_train(training)
     x = RNG.standard_normal((2, 2, 2, 3, 2))
     gradcheck(lambda t: net(t), x, device=device, rtol=1e-5, atol=1e-7)
@@ -123,7 +116,7 @@ class _Normed(nn.Cell):
 def test_jitted_train_step_matches_eager(device):
     def make():
         ms.set_seed(3)
-        return _on_device(_Normed(), device)
+        return cell_on(device, _Normed())
 
     batches = [(RNG.standard_normal((4, 2, 3, 2, 4)).astype(np.float32), RNG.integers(0, 3, 4).astype(np.int32))
                for _ in range(3)]

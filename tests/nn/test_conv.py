@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from nn_testing import gradcheck, host, on
+from nn_testing import cell_on, check_forward_and_gradients, gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
@@ -62,9 +62,7 @@ def test_forward_and_gradients(device, case):
 
     expected = reference_conv(x, w, b, np.broadcast_to(stride, 2), _pads(case), np.broadcast_to(dilation, 2),
                               groups)
-    np.testing.assert_allclose(host(conv(on(device, x), on(device, w), on(device, b))), expected, rtol=1e-10,
-                               atol=1e-10)
-    gradcheck(conv, x, w, b, positions=(0, 1, 2), device=device)
+    check_forward_and_gradients(conv, expected, x, w, b, device=device)
 
 
 def test_same_mode_keeps_size_over_stride():
@@ -81,9 +79,7 @@ def test_cell_defaults_and_float32(device):
     bound = 1 / math.sqrt(27)
     for p in (net.weight, net.bias):
         assert np.abs(host(p)).max() <= bound
-    if device != "CPU":
-        for p in net.get_parameters():
-            p.move_to(device)
+    cell_on(device, net)
     x = RNG.standard_normal((2, 3, 5, 5)).astype(np.float32)
     expected = reference_conv(x, host(net.weight), host(net.bias), (1, 1), (1, 1, 1, 1), (1, 1), 1)
     np.testing.assert_allclose(host(net(on(device, x))), expected, rtol=1e-4, atol=1e-5)
@@ -155,17 +151,14 @@ def test_conv1d_forward_and_gradients(device, case):
     from gpucell.ops._layer_util import resolve_pads
     pads = resolve_pads("t", mode, (0, padding), (1, x_shape[2]), (1, w_shape[2]), (1, stride), (1, dilation))
     expected = reference_conv(x[:, :, None], w[:, :, None], b, (1, stride), pads, (1, dilation), groups)[:, :, 0]
-    np.testing.assert_allclose(host(conv(on(device, x), on(device, w), on(device, b))), expected, rtol=1e-10,
-                               atol=1e-10)
-    gradcheck(conv, x, w, b, positions=(0, 1, 2), device=device)
+    check_forward_and_gradients(conv, expected, x, w, b, device=device)
 
 
 def test_conv1d_cell_stores_a_4d_weight_and_matches_the_functional(device):
     net = nn.Conv1d(4, 6, 3, stride=2, group=2, has_bias=True)
     assert net.weight.shape == (6, 2, 1, 3) and net.bias.shape == (6,)
     assert np.abs(host(net.bias)).max() <= 1 / math.sqrt(6)
-    for p in net.get_parameters():
-        p.move_to(device)
+    cell_on(device, net)
     x = RNG.standard_normal((2, 4, 9)).astype(np.float32)
     out = net(on(device, x))
     assert out.shape == (2, 6, 5)  # 'same': ceil(9 / 2)
@@ -210,8 +203,7 @@ def test_conv2d_transpose_cell_matches_the_scatter_reference(device, case):
     net = nn.Conv2dTranspose(cin, cout, k, stride, mode, padding, extra, dilation, group, has_bias=True,
                              dtype=ms.float64)
     assert net.weight.shape == (cin, cout // group) + nn.Conv2d(1, 1, k).kernel_size
-    for p in net.get_parameters():
-        p.move_to(device)
+    cell_on(device, net)
     x = RNG.standard_normal(x_shape)
     out = host(net(on(device, x)))
     from gpucell.ops._layer_util import pair, resolve_pads
@@ -260,8 +252,7 @@ def test_conv2d_transpose_second_order(device):
 def test_conv1d_transpose_cell(device):
     net = nn.Conv1dTranspose(3, 4, 4, stride=2, pad_mode="pad", padding=1, has_bias=True, dtype=ms.float64)
     assert net.weight.shape == (3, 4, 1, 4)
-    for p in net.get_parameters():
-        p.move_to(device)
+    cell_on(device, net)
     x = RNG.standard_normal((2, 3, 5))
     out = host(net(on(device, x)))
     expected = reference_conv_transpose(x[:, :, None], host(net.weight), host(net.bias), (1, 2), (0, 0, 1, 1),

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from nn_testing import check_jitted_training, gradcheck, host, on
+from nn_testing import cell_on, check_forward_and_gradients, check_jitted_training, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
@@ -82,10 +82,7 @@ def test_conv3d_forward_and_gradients(device, case):
         return ops.conv3d(x, w, b, stride, mode, padding, dilation, groups)
 
     steps, pads, spread = _geometry(case)
-    expected = reference_conv3d(x, w, b, steps, pads, spread, groups)
-    np.testing.assert_allclose(host(conv(on(device, x), on(device, w), on(device, b))), expected, rtol=1e-10,
-                               atol=1e-10)
-    gradcheck(conv, x, w, b, positions=(0, 1, 2), device=device)
+    check_forward_and_gradients(conv, reference_conv3d(x, w, b, steps, pads, spread, groups), x, w, b, device=device)
 
 
 TRANSPOSE_CASES = [  # (x shape, w shape, stride, pads, dilation, groups, output size)
@@ -105,15 +102,7 @@ def test_conv_transpose3d_forward_and_gradients(device, case):
         return conv_transpose3d_padded(x, w, stride, dilation, pads, groups, out_size, "T")
 
     expected = reference_conv_transpose3d(x, w, stride, pads, dilation, groups, out_size)
-    np.testing.assert_allclose(host(transpose(on(device, x), on(device, w))), expected, rtol=1e-10, atol=1e-10)
-    gradcheck(transpose, x, w, positions=(0, 1), device=device)
-
-
-def _on_device(net, device):
-    if device != "CPU":
-        for p in net.get_parameters():
-            p.move_to(device)
-    return net
+    check_forward_and_gradients(transpose, expected, x, w, device=device)
 
 
 def test_conv3d_cell_defaults_and_float32(device):
@@ -123,7 +112,7 @@ def test_conv3d_cell_defaults_and_float32(device):
     bound = 1 / math.sqrt(3 * 3 * 2 * 3)
     for p in (net.weight, net.bias):
         assert np.abs(host(p)).max() <= bound
-    _on_device(net, device)
+    cell_on(device, net)
     x = RNG.standard_normal((2, 3, 4, 5, 5)).astype(np.float32)
     # 'same', stride 1: kd 3 pads 1 / 1, kh 2 pads 0 / 1 (the odd one last), kw 3 pads 1 / 1
     expected = reference_conv3d(x, host(net.weight), host(net.bias), (1, 1, 1), (1, 1, 0, 1, 1, 1), (1, 1, 1), 1)
@@ -137,8 +126,8 @@ def test_conv3d_cell_defaults_and_float32(device):
     ("pad", 1, 1, (3, 2, 2), (6, 4, 4)),
 ])
 def test_conv3d_transpose_cell_sizes_and_values(device, mode, padding, output_padding, x_size, expected_size):
-    net = _on_device(nn.Conv3dTranspose(4, 2, 3, stride=2, pad_mode=mode, padding=padding,
-                                        output_padding=output_padding, group=2, has_bias=True), device)
+    net = cell_on(device, nn.Conv3dTranspose(4, 2, 3, stride=2, pad_mode=mode, padding=padding,
+                                             output_padding=output_padding, group=2, has_bias=True))
     assert net.weight.shape == (4, 1, 3, 3, 3)
     x = RNG.standard_normal((2, 4) + x_size).astype(np.float32)
     out = net(on(device, x))
@@ -233,7 +222,7 @@ class _Net3d(nn.Cell):
 def test_jitted_train_step_matches_eager(device):
     def make():
         ms.set_seed(5)
-        return _on_device(_Net3d(), device)
+        return cell_on(device, _Net3d())
 
     batches = [(RNG.standard_normal((3, 2, 4, 4, 4)).astype(np.float32), RNG.integers(0, 3, 3).astype(np.int32))
                for _ in range(3)]

@@ -8,8 +8,17 @@ import warnings
 
 import numpy as np
 import pytest
-import test_optim_more as shared
-from test_optim import assert_params, grad_steps, host_steps, make_params, ref_adam, run, start
+from test_optim import (
+    assert_params,
+    assert_refuses_bad_gradients,
+    grad_steps,
+    host_steps,
+    make_params,
+    ref_adam,
+    run,
+    start,
+)
+from test_optim_more import assert_in_place_with_one_op, assert_jitted_step_equals_eager
 
 import gpucell as ms
 from gpucell import Parameter, Tensor, nn
@@ -337,30 +346,14 @@ OP_NAMES = {"AdaMax": "AdaMax", "ProximalAdagrad": "ProximalAdagrad", "ASGD": "A
             "LazyAdam": "Adam"}
 
 
-def _share(monkeypatch, name: str) -> None:
-    """Lets test_optim_more's checks, written over its own table of optimizers, build ``name``."""
-    monkeypatch.setitem(shared.OPTIMIZERS, name, OPTIMIZERS[name])
-    monkeypatch.setitem(shared.OP_NAMES, name, OP_NAMES[name])
-
-
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_updates_are_in_place_and_one_op_per_step(name, monkeypatch):
-    _share(monkeypatch, name)
-    shared.test_updates_are_in_place_and_one_op_per_step(name)
+def test_updates_are_in_place_and_one_op_per_step(name):
+    assert_in_place_with_one_op(OPTIMIZERS[name], OP_NAMES[name])
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_bad_gradients_are_refused_before_anything_changes(name):
-    params = make_params("CPU")
-    opt = OPTIMIZERS[name](params)
-    state = {p.name: p.asnumpy().copy() for p in opt.get_parameters()}
-    good = grad_steps("CPU", 1)[0]
-    with pytest.raises(ValueError, match="got 2 gradients for 3 Parameters"):
-        opt(good[:2])
-    with pytest.raises(ValueError, match=rf"For '{name}', the gradient of 's' must be a Tensor of shape \(\)"):
-        opt(good[:2] + (Tensor(np.ones(1, np.float32)),))
-    for p in opt.get_parameters():  # Parameters, moments, beta1_power, global_step: all untouched
-        np.testing.assert_array_equal(p.asnumpy(), state[p.name], err_msg=p.name)
+    assert_refuses_bad_gradients(OPTIMIZERS[name](make_params("CPU")))
 
 
 def test_groups_give_their_own_rate_and_decay():
@@ -383,8 +376,6 @@ def test_groups_give_their_own_rate_and_decay():
 
 # -- jit ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_a_jitted_train_step_equals_the_eager_one(device, name, recwarn, monkeypatch):
-    """test_optim_more's check: four TrainOneStepCell steps, jitted against eager, one plan with no graph
-    break (one CUDA graph on the GPU). ASGD's t0=1 starts averaging at step 4, read on the device."""
-    _share(monkeypatch, name)
-    shared.test_a_jitted_train_step_equals_the_eager_one(device, name, recwarn)
+def test_a_jitted_train_step_equals_the_eager_one(device, name, recwarn):
+    """ASGD's t0=1 starts averaging at step 4, read on the device."""
+    assert_jitted_step_equals_eager(OPTIMIZERS[name], device, recwarn)

@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
-from nn_testing import check_jitted_training, gradcheck, host, on
+from nn_testing import cell_on, check_jitted_training, gradcheck, host, on
 
 import gpucell as ms
 from gpucell import Tensor, nn, ops
@@ -200,11 +200,7 @@ class _Pools(nn.Cell):
 def test_jitted_train_step_matches_eager(device):
     def make():
         ms.set_seed(9)
-        net = _Pools()
-        if device != "CPU":
-            for p in net.get_parameters():
-                p.move_to(device)
-        return net
+        return cell_on(device, _Pools())
 
     batches = [(RNG.standard_normal((3, 2, 4, 5, 5)).astype(np.float32), RNG.integers(0, 3, 3).astype(np.int32))
                for _ in range(3)]

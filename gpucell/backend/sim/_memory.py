@@ -263,11 +263,15 @@ def _race_message(memory: Memory, lo, hi, write, state, what, where, old: Access
 def memory_at(address: int) -> tuple[Memory, int] | None:
     """(Memory, offset) of the live allocation holding ``address``, or None."""
     with _registry_lock:
+        # The nearest live start at or below ``address``: host buffers are reused by malloc, so a
+        # dead entry not yet pruned may start inside a newer live allocation; step over those.
+        # Live allocations never overlap, so the first live entry decides.
         index = bisect.bisect_right(_starts, address) - 1
-        if index < 0:
-            return None
-        ref = _by_start.get(_starts[index])
-        memory = ref() if ref is not None else None
+        memory = None
+        while index >= 0 and memory is None:
+            ref = _by_start.get(_starts[index])
+            memory = ref() if ref is not None else None
+            index -= 1
     if memory is None or address >= memory.ptr + max(memory.size, 1):
         return None
     return memory, address - memory.ptr

@@ -51,33 +51,41 @@ def _as_2d(where: str, kernel_size, stride, padding, dilation) -> tuple:
 
 
 class _Conv(Cell):
-    """The parameters and checks every convolution layer shares; ``transposed`` swaps the weight's
-    first two dims as MindSpore does."""
+    """The parameters and checks every convolution layer shares, 1-D to 3-D: ``_tuple`` reads a
+    window argument per spatial dim, ``_pads`` resolves the padding; ``transposed`` swaps the
+    weight's first two dims as MindSpore does."""
 
     _transposed = False
+    _tuple = staticmethod(pair)
+    _padding_sides = ("top", "bottom", "left", "right")
+    _format = "NCHW"
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, pad_mode, padding, dilation, group,
-                 has_bias, weight_init, bias_init, dtype):
+                 has_bias, weight_init, bias_init, dtype, data_format=None):
         super().__init__()
         where = type(self).__name__
         self.in_channels = positive_int(where, "in_channels", in_channels)
         self.out_channels = positive_int(where, "out_channels", out_channels)
-        self.kernel_size = pair(where, "kernel_size", kernel_size)
-        self.stride = pair(where, "stride", stride)
-        self.dilation = pair(where, "dilation", dilation)
+        self.kernel_size = self._tuple(where, "kernel_size", kernel_size)
+        self.stride = self._tuple(where, "stride", stride)
+        self.dilation = self._tuple(where, "dilation", dilation)
         self.group = positive_int(where, "group", group)
         self.has_bias = check_bool(where, "has_bias", has_bias)
-        if isinstance(padding, (tuple, list)) and len(padding) != 4:
-            raise ValueError(f"For '{where}', the 'padding' must be an int or a tuple of 4 ints (top, "
-                             f"bottom, left, right), but got {padding!r}.")
-        resolve_pads(where, pad_mode, padding, (1, 1), self.kernel_size, self.stride, self.dilation)
+        if data_format is not None and data_format != self._format:
+            raise ValueError(f"For '{where}', only data_format '{self._format}' is supported, but got "
+                             f"{data_format!r}.")
+        sides = self._padding_sides
+        if isinstance(padding, (tuple, list)) and len(padding) != len(sides):
+            raise ValueError(f"For '{where}', the 'padding' must be an int or a tuple of {len(sides)} ints "
+                             f"({', '.join(sides)}), but got {padding!r}.")
+        self.pad_mode = pad_mode
+        self.padding = padding
+        self._pads((1,) * len(self.kernel_size))  # checks pad_mode against padding
         for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
             if channels % group:
                 raise ValueError(f"For '{where}', the '{name}' ({channels}) must be divisible by 'group' "
                                  f"({group}).")
-        self.pad_mode = pad_mode
-        self.padding = padding
-        self.data_format = "NCHW"
+        self.data_format = self._format
         first, second = (in_channels, out_channels) if self._transposed else (out_channels, in_channels)
         shape = (first, second // group) + self.kernel_size
         self.weight_init = HeUniform(negative_slope=math.sqrt(5)) if weight_init is None else weight_init
@@ -85,7 +93,7 @@ class _Conv(Cell):
         self.bias_init = bias_init
         if has_bias:
             if bias_init is None:
-                self.bias_init = Uniform(1 / math.sqrt(shape[1] * shape[2] * shape[3]))
+                self.bias_init = Uniform(1 / math.sqrt(math.prod(shape[1:])))
             self.bias = make_parameter(where, "bias", self.bias_init, (out_channels,), dtype)
         else:
             self.bias = None
@@ -93,6 +101,21 @@ class _Conv(Cell):
     def _pads(self, size_hw) -> tuple:
         return resolve_pads(type(self).__name__, self.pad_mode, self.padding, size_hw, self.kernel_size,
                             self.stride, self.dilation)
+
+    def _output_padding(self, output_padding) -> tuple:
+        """A transposed layer's ``output_padding`` per spatial dim: each below max(stride, dilation),
+        and non-zero only in pad_mode 'pad' (MindSpore's rules)."""
+        where = type(self).__name__
+        extra = self._tuple(where, "output_padding", output_padding, minimum=0)
+        for axis, name in enumerate("dhw"[-len(extra):]):
+            if extra[axis] >= max(self.stride[axis], self.dilation[axis]):
+                raise ValueError(f"For '{where}', the 'output_padding' must be in range of [0, "
+                                 f"max(stride_{name}, dilation_{name})) = [0, "
+                                 f"{max(self.stride[axis], self.dilation[axis])}), but got {output_padding!r}.")
+        if any(extra) and self.pad_mode.lower() != "pad":
+            raise ValueError(f"For '{where}', a non-zero 'output_padding' needs pad_mode 'pad', but got "
+                             f"pad_mode {self.pad_mode!r}.")
+        return extra
 
     def extend_repr(self) -> str:
         return (f"input_channels={self.in_channels}, output_channels={self.out_channels}, "
@@ -117,10 +140,8 @@ class Conv2d(_Conv):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad_mode="same", padding=0,
                  dilation=1, group=1, has_bias=False, weight_init=None, bias_init=None, data_format="NCHW",
                  dtype=_dt.float32):
-        if data_format != "NCHW":
-            raise ValueError(f"For 'Conv2d', only data_format 'NCHW' is supported, but got {data_format!r}.")
         super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode, padding, dilation, group,
-                         has_bias, weight_init, bias_init, dtype)
+                         has_bias, weight_init, bias_init, dtype, data_format)
 
     def construct(self, x):
         check_input("Conv2d", x, (4,), "4-D (N, C, H, W)")
@@ -193,17 +214,8 @@ class Conv2dTranspose(_ConvTranspose):
                  dtype=_dt.float32):
         super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode, padding, dilation, group,
                          has_bias, weight_init, bias_init, dtype)
-        extra = pair("Conv2dTranspose", "output_padding", output_padding, minimum=0)
-        for axis, name in ((0, "h"), (1, "w")):
-            if extra[axis] >= max(self.stride[axis], self.dilation[axis]):
-                raise ValueError(f"For 'Conv2dTranspose', the 'output_padding' must be in range of [0, "
-                                 f"max(stride_{name}, dilation_{name})) = [0, "
-                                 f"{max(self.stride[axis], self.dilation[axis])}), but got {output_padding!r}.")
-        if any(extra) and pad_mode.lower() != "pad":
-            raise ValueError(f"For 'Conv2dTranspose', a non-zero 'output_padding' needs pad_mode 'pad', but got "
-                             f"pad_mode {pad_mode!r}.")
+        self._extra = self._output_padding(output_padding)
         self.output_padding = output_padding
-        self._extra = extra
 
     def construct(self, x):
         check_input("Conv2dTranspose", x, (4,), "4-D (N, C, H, W)")

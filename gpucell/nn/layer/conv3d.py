@@ -4,12 +4,8 @@ they run (one conv2d over depth windows folded into channels)."""
 
 from __future__ import annotations
 
-import math
-
 from gpucell import dtype as _dt
-from gpucell.initializer import HeUniform, Uniform
-from gpucell.nn.cell import Cell
-from gpucell.nn.layer._checks import check_bool, check_channels, check_input, make_parameter, positive_int
+from gpucell.nn.layer._checks import check_channels, check_input
 from gpucell.nn.layer.conv import _Conv
 from gpucell.ops.conv3d import conv3d_padded, conv_transpose3d_padded, resolve_pads3, triple
 from gpucell.ops.conv_transpose import deconv_length
@@ -21,46 +17,12 @@ __all__ = ["Conv3d", "Conv3dTranspose"]
 _PADDINGS = (1, 6)  # an int, or (front, back, top, bottom, left, right)
 
 
-class _Conv3d(Cell):
-    """The parameters and checks both 3-D convolution layers share; ``transposed`` swaps the
-    weight's first two dims, as MindSpore does."""
+class _Conv3d(_Conv):
+    """The 2-D layers' parameters and checks over three spatial dims."""
 
-    _transposed = False
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride, pad_mode, padding, dilation, group,
-                 has_bias, weight_init, bias_init, data_format, dtype):
-        super().__init__()
-        where = type(self).__name__
-        self.in_channels = positive_int(where, "in_channels", in_channels)
-        self.out_channels = positive_int(where, "out_channels", out_channels)
-        self.kernel_size = triple(where, "kernel_size", kernel_size)
-        self.stride = triple(where, "stride", stride)
-        self.dilation = triple(where, "dilation", dilation)
-        self.group = positive_int(where, "group", group)
-        self.has_bias = check_bool(where, "has_bias", has_bias)
-        if data_format != "NCDHW":
-            raise ValueError(f"For '{where}', only data_format 'NCDHW' is supported, but got {data_format!r}.")
-        if isinstance(padding, (tuple, list)) and len(padding) != 6:
-            raise ValueError(f"For '{where}', the 'padding' must be an int or a tuple of 6 ints (front, back, top, "
-                             f"bottom, left, right), but got {padding!r}.")
-        resolve_pads3(where, pad_mode, padding, (1, 1, 1), self.kernel_size, self.stride, self.dilation, _PADDINGS)
-        for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if channels % group:
-                raise ValueError(f"For '{where}', the '{name}' ({channels}) must be divisible by 'group' "
-                                 f"({group}).")
-        self.pad_mode = pad_mode
-        self.padding = padding
-        self.data_format = data_format
-        first, second = (in_channels, out_channels) if self._transposed else (out_channels, in_channels)
-        shape = (first, second // group) + self.kernel_size
-        self.weight_init = HeUniform(negative_slope=math.sqrt(5)) if weight_init is None else weight_init
-        self.weight = make_parameter(where, "weight", self.weight_init, shape, dtype)
-        self.bias_init = bias_init
-        self.bias = None
-        if has_bias:
-            if bias_init is None:
-                self.bias_init = Uniform(1 / math.sqrt(math.prod(shape[1:])))
-            self.bias = make_parameter(where, "bias", self.bias_init, (out_channels,), dtype)
+    _tuple = staticmethod(triple)
+    _padding_sides = ("front", "back", "top", "bottom", "left", "right")
+    _format = "NCDHW"
 
     def _pads(self, size) -> tuple:
         return resolve_pads3(type(self).__name__, self.pad_mode, self.padding, size, self.kernel_size, self.stride,
@@ -71,8 +33,6 @@ class _Conv3d(Cell):
         check_input(where, x, (5,), "5-D (N, C, D, H, W)")
         check_channels(where, x, self.in_channels, "in_channels")
         return x
-
-    extend_repr = _Conv.extend_repr
 
 
 class Conv3d(_Conv3d):
@@ -90,7 +50,7 @@ class Conv3d(_Conv3d):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, pad_mode="same", padding=0, dilation=1,
                  group=1, has_bias=False, weight_init=None, bias_init=None, data_format="NCDHW", dtype=_dt.float32):
         super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode, padding, dilation, group,
-                         has_bias, weight_init, bias_init, data_format, dtype)
+                         has_bias, weight_init, bias_init, dtype, data_format)
 
     def construct(self, x):
         x = self._checked(x)
@@ -118,18 +78,9 @@ class Conv3dTranspose(_Conv3d):
                  group=1, output_padding=0, has_bias=False, weight_init=None, bias_init=None, data_format="NCDHW",
                  dtype=_dt.float32):
         super().__init__(in_channels, out_channels, kernel_size, stride, pad_mode, padding, dilation, group,
-                         has_bias, weight_init, bias_init, data_format, dtype)
-        extra = triple("Conv3dTranspose", "output_padding", output_padding, minimum=0)
-        for axis, name in enumerate("dhw"):
-            if extra[axis] >= max(self.stride[axis], self.dilation[axis]):
-                raise ValueError(f"For 'Conv3dTranspose', the 'output_padding' must be in range of [0, "
-                                 f"max(stride_{name}, dilation_{name})) = [0, "
-                                 f"{max(self.stride[axis], self.dilation[axis])}), but got {output_padding!r}.")
-        if any(extra) and pad_mode.lower() != "pad":
-            raise ValueError(f"For 'Conv3dTranspose', a non-zero 'output_padding' needs pad_mode 'pad', but got "
-                             f"pad_mode {pad_mode!r}.")
+                         has_bias, weight_init, bias_init, dtype, data_format)
+        self._extra = self._output_padding(output_padding)
         self.output_padding = output_padding
-        self._extra = extra
 
     def construct(self, x):
         x = self._checked(x)

@@ -21,34 +21,62 @@ __all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "Adapt
            "MaxPool1d", "MaxPool2d"]
 
 
-def _int_or_tuple(where: str, name: str, value):
-    """MindSpore keeps the value as given (a one-element tuple collapses) and prints it so."""
-    pair(where, name, value)
+def _as_given(where: str, name: str, value, per_dim):
+    """MindSpore keeps the value as given (a one-element tuple collapses) and prints it so;
+    ``per_dim`` (``pair`` or ``triple``) checks it."""
+    per_dim(where, name, value)
     if isinstance(value, (tuple, list)) and len(value) == 1:
         return value[0]
     return value
 
 
-class _Pool2d(Cell):
-    _kind = ""
-    _spatial = 2  # the 1-D pools run the 2-D ones over a height of one
+def check_divisor_override(where: str, value):
+    """An average pool's ``divisor_override``: a positive int or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"For '{where}', the 'divisor_override' must be a positive int or None, but got "
+                         f"{value!r}.")
+    return value
 
-    def __init__(self, kernel_size, stride, pad_mode, padding, dilation, ceil_mode, data_format):
+
+class _Pool(Cell):
+    """What the fixed-window pools share, 1-D to 3-D: ``ceil_mode`` and the window arguments
+    (``_tuple`` reads one per spatial dim; ``kernel_size`` and ``stride`` kept as given), with
+    ``pad_mode`` checked against ``padding`` by ``_pads``."""
+
+    _kind = ""
+    _tuple = staticmethod(pair)
+
+    def __init__(self, kernel_size, stride, pad_mode, padding, dilation, ceil_mode):
         super().__init__()
         where = type(self).__name__
         self.ceil_mode = check_bool(where, "ceil_mode", ceil_mode)
-        if data_format != "NCHW":
-            raise ValueError(f"For '{where}', only data_format 'NCHW' is supported, but got {data_format!r}.")
-        self.kernel_size = _int_or_tuple(where, "kernel_size", kernel_size)
-        self.stride = _int_or_tuple(where, "stride", stride)
-        self._kernel = pair(where, "kernel_size", kernel_size)
-        self._stride = pair(where, "stride", stride)
-        self._dilation = pair(where, "dilation", dilation)
+        self.kernel_size = _as_given(where, "kernel_size", kernel_size, self._tuple)
+        self.stride = _as_given(where, "stride", stride, self._tuple)
+        self._kernel = self._tuple(where, "kernel_size", kernel_size)
+        self._stride = self._tuple(where, "stride", stride)
+        self._dilation = self._tuple(where, "dilation", dilation)
         self.padding = padding
-        self._padding = padding  # (top, bottom, left, right) for the 1-D pools
-        self.format = data_format
-        resolve_pads(where, pad_mode, padding, (1, 1), self._kernel, self._stride, self._dilation)
+        self._padding = padding  # what the pool reads: the 1-D pools' (top, bottom, left, right)
+        self._pads(pad_mode, (1,) * len(self._kernel))
         self.pad_mode = pad_mode.upper()
+
+    def _pads(self, pad_mode, size) -> tuple:
+        return resolve_pads(type(self).__name__, pad_mode, self._padding, size, self._kernel, self._stride,
+                            self._dilation)
+
+    def extend_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, pad_mode={self.pad_mode}"
+
+
+class _Pool2d(_Pool):
+    _spatial = 2  # the 1-D pools run the 2-D ones over a height of one
+
+    def __init__(self, kernel_size, stride, pad_mode, padding, dilation, ceil_mode, data_format):
+        if data_format != "NCHW":
+            raise ValueError(f"For '{type(self).__name__}', only data_format 'NCHW' is supported, but got "
+                             f"{data_format!r}.")
+        super().__init__(kernel_size, stride, pad_mode, padding, dilation, ceil_mode)
+        self.format = data_format
 
     def _pool(self, x, divisor_for, return_indices: bool = False):
         where = type(self).__name__
@@ -60,17 +88,13 @@ class _Pool2d(Cell):
         batched = x.ndim == 4
         if not batched:
             x = _shape.expand_dims(x, 0)
-        pads = resolve_pads(where, self.pad_mode, self._padding, x.shape[2:], self._kernel, self._stride,
-                            self._dilation)
+        pads = self._pads(self.pad_mode, x.shape[2:])
         out = pool2d(self._kind, x, self._kernel, self._stride, pads, self._dilation,
                      divisor_for(pads), where, self.ceil_mode, return_indices)
         squeeze = ((2,) if self._spatial == 1 else ()) + (() if batched else (0,))
         for axis in squeeze:
             out = tuple(_shape.squeeze(o, axis) for o in out) if return_indices else _shape.squeeze(out, axis)
         return out
-
-    def extend_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, pad_mode={self.pad_mode}"
 
 
 class MaxPool2d(_Pool2d):
@@ -104,11 +128,7 @@ class AvgPool2d(_Pool2d):
                  count_include_pad=True, divisor_override=None, data_format="NCHW"):
         super().__init__(kernel_size, stride, pad_mode, padding, 1, ceil_mode, data_format)
         self.count_include_pad = check_bool(type(self).__name__, "count_include_pad", count_include_pad)
-        if divisor_override is not None and (isinstance(divisor_override, bool) or
-                                             not isinstance(divisor_override, int) or divisor_override < 1):
-            raise ValueError(f"For 'AvgPool2d', the 'divisor_override' must be a positive int or None, but "
-                             f"got {divisor_override!r}.")
-        self.divisor_override = divisor_override
+        self.divisor_override = check_divisor_override(type(self).__name__, divisor_override)
 
     def _divisor(self, pads):
         if self.divisor_override is not None:

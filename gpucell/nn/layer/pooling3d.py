@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from gpucell.nn.cell import Cell
 from gpucell.nn.layer._checks import check_bool, check_input
-from gpucell.nn.layer.pooling import AvgPool2d
+from gpucell.nn.layer.pooling import AvgPool2d, _Pool, check_divisor_override
 from gpucell.ops import shape as _shape
 from gpucell.ops.conv3d import resolve_pads3, triple
 from gpucell.ops.pooling3d import pool3d
@@ -13,31 +12,13 @@ from gpucell.ops.pooling3d import pool3d
 __all__ = ["AvgPool3d", "MaxPool3d"]
 
 
-def _as_given(where: str, name: str, value):
-    """MindSpore keeps the value as given (a one-element tuple collapses) and prints it so."""
-    triple(where, name, value)
-    if isinstance(value, (tuple, list)) and len(value) == 1:
-        return value[0]
-    return value
+class _Pool3d(_Pool):
+    _tuple = staticmethod(triple)
+    _paddings = (1, 3)  # an int, or (d, h, w) for both sides
 
-
-class _Pool3d(Cell):
-    _kind = ""
-    _paddings = (1, 3)
-
-    def __init__(self, kernel_size, stride, pad_mode, padding, dilation, ceil_mode):
-        super().__init__()
-        where = type(self).__name__
-        self.ceil_mode = check_bool(where, "ceil_mode", ceil_mode)
-        self.kernel_size = _as_given(where, "kernel_size", kernel_size)
-        self.stride = _as_given(where, "stride", stride)
-        self._kernel = triple(where, "kernel_size", kernel_size)
-        self._stride = triple(where, "stride", stride)
-        self._dilation = triple(where, "dilation", dilation)
-        self.padding = padding
-        resolve_pads3(where, pad_mode, padding, (1, 1, 1), self._kernel, self._stride, self._dilation,
-                      self._paddings)
-        self.pad_mode = pad_mode.upper()
+    def _pads(self, pad_mode, size) -> tuple:
+        return resolve_pads3(type(self).__name__, pad_mode, self._padding, size, self._kernel, self._stride,
+                             self._dilation, self._paddings)
 
     def _pool(self, x, divisor_for, return_indices: bool = False):
         where = type(self).__name__
@@ -45,16 +26,12 @@ class _Pool3d(Cell):
         batched = x.ndim == 5
         if not batched:
             x = _shape.expand_dims(x, 0)
-        pads = resolve_pads3(where, self.pad_mode, self.padding, x.shape[2:], self._kernel, self._stride,
-                             self._dilation, self._paddings)
+        pads = self._pads(self.pad_mode, x.shape[2:])
         out = pool3d(self._kind, x, self._kernel, self._stride, pads, self._dilation, divisor_for(pads), where,
                      self.ceil_mode, return_indices)
         if batched:
             return out
         return tuple(_shape.squeeze(o, 0) for o in out) if return_indices else _shape.squeeze(out, 0)
-
-    def extend_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, pad_mode={self.pad_mode}"
 
 
 class MaxPool3d(_Pool3d):
@@ -95,11 +72,7 @@ class AvgPool3d(_Pool3d):
                  count_include_pad=True, divisor_override=None):
         super().__init__(kernel_size, stride, pad_mode, padding, 1, ceil_mode)
         self.count_include_pad = check_bool("AvgPool3d", "count_include_pad", count_include_pad)
-        if divisor_override is not None and (isinstance(divisor_override, bool) or
-                                             not isinstance(divisor_override, int) or divisor_override < 1):
-            raise ValueError(f"For 'AvgPool3d', the 'divisor_override' must be a positive int or None, but "
-                             f"got {divisor_override!r}.")
-        self.divisor_override = divisor_override
+        self.divisor_override = check_divisor_override("AvgPool3d", divisor_override)
 
     _divisor = AvgPool2d._divisor  # the same rules: override, padding counted in 'pad' mode, else inside only
 
