@@ -376,7 +376,10 @@ class Cell:
         amp = self.__dict__.get("_amp_dtype")
         if amp is not None:
             return self._amp_construct(amp, inputs, kwargs)
-        return self._construct_or_bprop(inputs, kwargs)
+        # _construct_or_bprop's body, inlined: every Cell call of every eager step passes here.
+        if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):
+            return _cell_grad.call(self, inputs, kwargs)
+        return self.construct(*inputs, **kwargs)
 
     def _construct_or_bprop(self, inputs: tuple, kwargs: dict):
         if _op_hooks.recording and (self._backward_hooks or _cell_grad.has_bprop(type(self))):

@@ -24,8 +24,6 @@ def _dense(x, w, b=None, relu=False):
 
 def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
     # ``donated``: g is a temporary of a jit plan that nothing reads afterwards (gpucell.jit.donation).
-    if g.dtype == _BF16 or x.dtype == _BF16:  # the GPU only (bfloat16_native)
-        return _dense_grad_bfloat16(g, x, w, out, wanted)
     if out is not None:  # fused ReLU: no gradient where the output was clipped
         if donated:
             g *= out > 0
@@ -42,6 +40,14 @@ def _dense_grad(g, x, w, out=None, *, wanted, donated: bool = False):
     if len(wanted) > 2 and wanted[2]:
         grads.append(reduce_sum(g2, axis=0))
     return tuple(grads)
+
+
+def _dense_grad_gpu(g, x, w, out=None, *, wanted, donated: bool = False):
+    """DenseGrad's GPU forward: bfloat16 reaches it as it is (bfloat16_native); the CPU forward,
+    which never sees bfloat16, pays no dtype check."""
+    if g.dtype == _BF16 or x.dtype == _BF16:
+        return _dense_grad_bfloat16(g, x, w, out, wanted)
+    return _dense_grad(g, x, w, out, wanted=wanted, donated=donated)
 
 
 def _dense_grad_bfloat16(g, x, w, out, wanted):
@@ -101,7 +107,7 @@ def _dense_relu(x, w, b=None):
 
 DENSE_RELU = Op("DenseReLU", _dense_relu, backward=_backward, saves="both", bfloat16_native=True)
 # Under an enclosing transform Dense's backward runs as ops instead (``_backward_in_ops``).
-DENSE_GRAD = Op("DenseGrad", _dense_grad, multi_output=True, backward=no_higher_order("Dense"),
+DENSE_GRAD = Op("DenseGrad", _dense_grad, _dense_grad_gpu, multi_output=True, backward=no_higher_order("Dense"),
                 bfloat16_native=True)
 
 

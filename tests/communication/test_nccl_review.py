@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -30,6 +29,7 @@ from gpucell.backend.sim.cuda import nccl as sim_nccl
 from gpucell.communication import management
 from gpucell.communication import nccl as gpucell_nccl
 from gpucell.communication.all_reduce_op import all_reduce_tensors
+from tests.communication.test_data_parallel import _mpiexec
 from tests.nn.nn_testing import host, on
 
 SCRIPT = Path(__file__).with_name("nccl_review_script.py")
@@ -268,10 +268,7 @@ def test_release_drops_the_jitted_steps_that_captured_the_all_reduce():
 
 def test_two_ranks_follow_nccls_rules():
     """Duplicate GPUs refused, complex sums and bool broadcasts exact, empty buffers discarded."""
-    pytest.importorskip("mpi4py", reason="mpi4py is missing: pip install 'gpucell[mpi]' (mpi4py and MPICH)")
-    mpiexec = shutil.which("mpiexec")
-    if mpiexec is None:
-        pytest.skip("mpiexec is not on PATH: pip install 'gpucell[mpi]' (mpi4py and MPICH)")
+    mpiexec = _mpiexec()
     env = dict(os.environ, GPUCELL_DEVICE="SIM", GPUCELL_SIM_DEVICES="2", OMP_NUM_THREADS="1",
                PYTHONPATH=str(SCRIPT.parents[2]))
     done = subprocess.run([mpiexec, "-n", "2", sys.executable, str(SCRIPT)], capture_output=True, text=True,
